@@ -1,0 +1,12 @@
+"""Helpers for the Pure State course: the self-check, and small display helpers.
+
+>>> from purestate import check, hint
+>>> result = check("3.2", predict)   # prints a short report; never raises
+>>> bool(result)                      # True only when every probe passed
+"""
+
+from purestate.display import TESTED_JAX_VERSION, setup_notebook, show_error
+from purestate.registry import check, hint
+from purestate.report import CheckResult, Status
+
+__all__ = ["check", "hint", "show_error", "setup_notebook", "CheckResult", "Status", "TESTED_JAX_VERSION"]

@@ -1,0 +1,167 @@
+"""Comparing what the reader's code returned with what was expected.
+
+`mismatch` answers with a short sentence that names the first difference (structure, type,
+shape, dtype, value), or ``None`` when the two agree. Values are formatted briefly and
+deterministically: the sentence ends up in a report that nbval compares.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import jax
+import numpy as np
+
+_ARRAY_TYPES = (np.ndarray, np.generic, jax.Array)
+
+
+def is_array(value: Any) -> bool:
+    return isinstance(value, _ARRAY_TYPES)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, complex)) or is_array(value)
+
+
+def short(value: Any, limit: int = 80) -> str:
+    """A brief, deterministic rendering of a value for a report."""
+    if is_array(value):
+        array = np.asarray(value)
+        text = np.array2string(array, precision=4, threshold=8, edgeitems=3, separator=", ")
+        if array.ndim:
+            text = f"{text} (shape {array.shape}, {array.dtype})"
+    else:
+        text = repr(value)
+        text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return " ".join(text.split())
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, jax.Array):
+        return "a JAX array"
+    if isinstance(value, np.ndarray):
+        return "a NumPy array"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _where(path: str) -> str:
+    return f" at {path}" if path else ""
+
+
+def mismatch(
+    expected: Any,
+    got: Any,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    path: str = "",
+) -> str | None:
+    """The first difference between ``expected`` and ``got``, or ``None``."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"expected a dict{_where(path)}, got {type_name(got)}"
+        if set(expected) != set(got):
+            return (
+                f"expected keys {sorted(map(str, expected))}{_where(path)}, "
+                f"got {sorted(map(str, got))}"
+            )
+        for key in expected:
+            found = mismatch(expected[key], got[key], rtol=rtol, atol=atol, path=f"{path}[{key!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(expected, (list, tuple)) and not is_array(expected):
+        kind = "list" if isinstance(expected, list) else "tuple"
+        if isinstance(expected, list) and not isinstance(got, list):
+            return f"expected a list{_where(path)}, got {type_name(got)}"
+        if isinstance(expected, tuple) and not isinstance(got, (tuple, list)):
+            return f"expected a tuple{_where(path)}, got {type_name(got)}"
+        if len(expected) != len(got):
+            return f"expected a {kind} of length {len(expected)}{_where(path)}, got length {len(got)}"
+        for index, (e, g) in enumerate(zip(expected, got)):
+            found = mismatch(e, g, rtol=rtol, atol=atol, path=f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    if dataclasses.is_dataclass(expected) and not isinstance(expected, type):
+        if type(got) is not type(expected):
+            return f"expected a {type(expected).__name__}{_where(path)}, got {type_name(got)}"
+        for field in dataclasses.fields(expected):
+            found = mismatch(
+                getattr(expected, field.name),
+                getattr(got, field.name),
+                rtol=rtol,
+                atol=atol,
+                path=f"{path}.{field.name}",
+            )
+            if found:
+                return found
+        return None
+    if is_number(expected):
+        return _array_mismatch(expected, got, rtol=rtol, atol=atol, path=path)
+    if expected != got:
+        return f"expected {short(expected)}{_where(path)}, got {short(got)}"
+    return None
+
+
+def _array_mismatch(expected: Any, got: Any, *, rtol: float, atol: float, path: str) -> str | None:
+    if not is_number(got):
+        return f"expected a number or array{_where(path)}, got {type_name(got)}: {short(got)}"
+    want = np.asarray(expected)
+    have = np.asarray(got)
+    if want.shape != have.shape:
+        return f"expected shape {want.shape}{_where(path)}, got shape {have.shape}"
+    want_kind, have_kind = _dtype_family(want.dtype), _dtype_family(have.dtype)
+    if want_kind != have_kind:
+        return f"expected {want_kind} values{_where(path)}, got dtype {have.dtype}"
+    if want_kind == "boolean" or want_kind == "integer":
+        equal = np.array_equal(want, have)
+    else:
+        equal = bool(np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True))
+    if not equal:
+        return f"expected {short(want)}{_where(path)}, got {short(have)}"
+    return None
+
+
+def _dtype_family(dtype: np.dtype) -> str:
+    if dtype == np.bool_:
+        return "boolean"
+    if np.issubdtype(dtype, np.integer):
+        return "integer"
+    if np.issubdtype(dtype, np.complexfloating):
+        return "complex"
+    if np.issubdtype(dtype, np.floating) or dtype.name in ("bfloat16",):
+        return "floating-point"
+    return dtype.name
+
+
+def snapshot(value: Any) -> Any:
+    """A deep copy to compare against later; JAX arrays are immutable and kept as they are."""
+    return copy.deepcopy(value, memo={id(v): v for v in _jax_arrays(value)})
+
+
+def _jax_arrays(value: Any) -> list[Any]:
+    found: list[Any] = []
+
+    def visit(item: Any, depth: int = 0) -> None:
+        if depth > 50:
+            return
+        if isinstance(item, jax.Array):
+            found.append(item)
+        elif isinstance(item, dict):
+            for v in item.values():
+                visit(v, depth + 1)
+        elif isinstance(item, (list, tuple)):
+            for v in item:
+                visit(v, depth + 1)
+
+    visit(value)
+    return found
+
+
+def changed(before: Any, after: Any) -> str | None:
+    """How ``after`` differs from the snapshot ``before`` (exact, at any depth), or ``None``."""
+    return mismatch(before, after, rtol=0.0, atol=0.0)

@@ -1,0 +1,1 @@
+"""One module per chapter (``chNN``), each registering its exercises on import."""

@@ -1,0 +1,177 @@
+"""The exercise registry, and the `check` and `hint` the notebooks call."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from purestate.compare import short, type_name
+from purestate.probes import Answer, Probe
+from purestate.report import CheckResult, ProbeOutcome, Status
+from purestate.runner import (
+    DEFAULT_TIME_LIMIT_S,
+    NotAttempted,
+    ProbeFailure,
+    ProbeTimeout,
+    ReaderError,
+    format_exception,
+    run_with_time_limit,
+)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: what the reader passes to `check`, and the probes that judge it."""
+
+    id: str
+    signature: str
+    objects: tuple[str, ...]
+    probes: tuple[Probe, ...]
+    hint: str
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+
+    @property
+    def chapter(self) -> int:
+        return int(self.id.split(".")[0])
+
+
+_EXERCISES: dict[str, Exercise] = {}
+_loaded = False
+
+
+def register(exercise: Exercise) -> Exercise:
+    """Add an exercise; ids are unique."""
+    if exercise.id in _EXERCISES:
+        raise ValueError(f"exercise {exercise.id} is registered twice")
+    keys = [probe.key for probe in exercise.probes]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"exercise {exercise.id} has two probes with the same key: {keys}")
+    _EXERCISES[exercise.id] = exercise
+    return exercise
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import purestate.exercises as package
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"{package.__name__}.{module}")
+    _loaded = True
+
+
+def _sort_key(exercise_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", exercise_id))
+
+
+def exercises() -> dict[str, Exercise]:
+    """Every registered exercise, by id, in course order."""
+    _load()
+    return {k: _EXERCISES[k] for k in sorted(_EXERCISES, key=_sort_key)}
+
+
+def get(exercise_id: str) -> Exercise | None:
+    _load()
+    return _EXERCISES.get(str(exercise_id))
+
+
+def _unknown(exercise_id: Any) -> CheckResult:
+    known = ", ".join(exercises())
+    return CheckResult(
+        str(exercise_id), "", Status.INVALID,
+        message=f"There is no exercise {exercise_id!r}. The exercises are: {known}.",
+    )
+
+
+def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:
+    names = ", ".join(exercise.objects)
+    if len(objects) != len(exercise.objects):
+        return (
+            f'check("{exercise.id}", …) takes {len(exercise.objects)} object(s): {names} '
+            f"(in that order); it was given {len(objects)}."
+        )
+    for name, obj in zip(exercise.objects, objects):
+        if not callable(obj):
+            return f"{name} should be a function or class; check was given {type_name(obj)}: {short(obj)}."
+    return None
+
+
+def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
+    """Run the probes of one exercise on the reader's objects, without printing."""
+    exercise = get(exercise_id)
+    if exercise is None:
+        return _unknown(exercise_id)
+    problem = _validate(exercise, objects)
+    if problem:
+        return CheckResult(exercise.id, exercise.signature, Status.INVALID, message=problem)
+
+    answer = Answer(dict(zip(exercise.objects, objects)))
+    outcomes: list[ProbeOutcome] = []
+    timed_out = False
+    for probe in exercise.probes:
+        if timed_out:
+            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.SKIPPED, "not run after the time-out"))
+            continue
+        try:
+            run_with_time_limit(lambda: probe.run(answer), exercise.time_limit_s)
+        except NotAttempted as stub:
+            message = str(stub) if str(stub) else ""
+            return CheckResult(
+                exercise.id, exercise.signature, Status.NOT_ATTEMPTED,
+                message=f"The stub still raises NotImplementedError{': ' + message if message else '.'}",
+            )
+        except ProbeFailure as failure:
+            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.FAILED, str(failure)))
+        except ReaderError as error:
+            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.FAILED, str(error)))
+        except ProbeTimeout:
+            timed_out = True
+            outcomes.append(ProbeOutcome(
+                probe.key, probe.description, Status.FAILED,
+                f"did not finish within {exercise.time_limit_s:g} s (an endless loop?)",
+            ))
+        except RecursionError as error:
+            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.FAILED, format_exception(error)))
+        except Exception as error:
+            outcomes.append(ProbeOutcome(
+                probe.key, probe.description, Status.FAILED,
+                f"could not use what your code returned: {format_exception(error)}",
+            ))
+        else:
+            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.PASSED))
+    failed = any(o.status is Status.FAILED for o in outcomes)
+    return CheckResult(
+        exercise.id, exercise.signature, Status.FAILED if failed else Status.PASSED,
+        outcomes=tuple(outcomes), hint=exercise.hint,
+    )
+
+
+def check(exercise_id: str, *objects: Any) -> CheckResult:
+    """Check the reader's answer to an exercise, print a short report, and return it.
+
+    Never raises: the reader's exceptions, endless loops, wrong types and shapes, and
+    mutated inputs all come back as feedback. ``bool(result)`` is True only when every
+    probe passed.
+    """
+    try:
+        result = evaluate(exercise_id, *objects)
+    except Exception as error:  # a defect of the checker itself must not crash the notebook
+        result = CheckResult(
+            str(exercise_id), "", Status.INVALID,
+            message=f"The checker itself failed ({format_exception(error)}). Please report this.",
+        )
+    print(result.render())
+    return result
+
+
+def hint(exercise_id: str) -> None:
+    """Print the hint of an exercise."""
+    exercise = get(exercise_id)
+    if exercise is None:
+        print(_unknown(exercise_id).message)
+        return
+    print(f"Hint for {exercise.id} · {exercise.signature}: {exercise.hint}")

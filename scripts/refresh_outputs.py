@@ -1,0 +1,46 @@
+"""Re-execute notebooks in place, storing the outputs readers see and nbval checks.
+
+    python scripts/refresh_outputs.py [NOTEBOOK ...]   # default: every course notebook
+
+Run it after a deliberate change (``make refresh``), then read the diff of the outputs.
+Cells tagged ``raises-exception`` may raise; any other error stops the refresh.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.notebooks import ROOT, notebooks  # noqa: E402
+
+
+def refresh(path: Path) -> float:
+    nb = nbformat.read(ROOT / path, as_version=4)
+    start = time.perf_counter()
+    ExecutePreprocessor(timeout=300, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str((ROOT / path).parent)}}
+    )
+    elapsed = time.perf_counter() - start
+    for cell in nb.cells:  # run timestamps would make every refresh a diff
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, ROOT / path)
+    return elapsed
+
+
+def main(argv: list[str]) -> None:
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    paths = [Path(a) for a in argv] or notebooks()
+    for path in paths:
+        path = path.resolve().relative_to(ROOT) if path.is_absolute() else path
+        print(f"{refresh(path):6.1f} s  {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

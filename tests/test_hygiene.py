@@ -1,0 +1,115 @@
+"""Notebook hygiene, read as JSON: nothing here executes a notebook."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scripts.notebooks import (
+    FOLDERS,
+    KERNELSPEC,
+    ROOT,
+    badge_source,
+    notebooks,
+    read,
+    setup_args,
+    setup_source,
+    tags,
+)
+
+NOTEBOOKS = notebooks()
+MACHINE_PATH = re.compile(r"(site-packages|dist-packages|/tmp/|/root/|/home/|\.venv/|/usr/lib/python)")
+
+
+def toc_files() -> set[str]:
+    return set(re.findall(r"^\s*- file:\s*(\S+)\s*$", (ROOT / "_toc.yml").read_text(), re.MULTILINE))
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS
+
+
+def test_every_notebook_is_in_the_toc_and_back() -> None:
+    listed = {f for f in toc_files() if f.split("/")[0] in FOLDERS}
+    present = {p.with_suffix("").as_posix() for p in NOTEBOOKS}
+    assert present - listed == set(), "notebooks missing from _toc.yml"
+    assert listed - present == set(), "_toc.yml lists notebooks that do not exist"
+
+
+def test_the_three_folders_hold_the_same_chapters() -> None:
+    names = {folder: {p.name for p in NOTEBOOKS if p.parts[0] == folder} for folder in FOLDERS}
+    assert names["chapters"] == names["exercises"] == names["solutions"]
+    for name in names["chapters"]:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", name), name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_badge_and_setup_cell(path: Path) -> None:
+    cells = read(path).cells
+    assert cells[0].cell_type == "markdown" and cells[0].source == badge_source(path), (
+        "cell 0 must be the Colab badge for this path: run `make sync`"
+    )
+    args = setup_args(cells[1].source)
+    assert cells[1].cell_type == "code" and args is not None, "cell 1 must be the setup cell"
+    assert cells[1].source == setup_source(args), "the setup cell differs from the template: run `make sync`"
+    assert "nbval-ignore-output" in tags(cells[1])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_kernel_metadata_is_standard(path: Path) -> None:
+    assert read(path).metadata.get("kernelspec") == KERNELSPEC
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_exception_cells_use_the_tag(path: Path) -> None:
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            assert "NBVAL_RAISES_EXCEPTION" not in cell.source, (
+                "use the raises-exception tag, not the comment (the comment breaks the book build)"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_every_code_cell_was_executed_in_order(path: Path) -> None:
+    code = [c for c in read(path).cells if c.cell_type == "code" and c.source.strip()]
+    counts = [c.execution_count for c in code]
+    assert None not in counts, "some code cells have no stored execution: run `make refresh NB=...`"
+    assert counts == sorted(counts), "cells were executed out of order: run `make refresh NB=...`"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parts[0] != "exercises"], ids=str)
+def test_chapters_and_solutions_show_outputs(path: Path) -> None:
+    code = [c for c in read(path).cells if c.cell_type == "code"]
+    assert sum(bool(c.outputs) for c in code) >= len(code) // 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_no_output_shows_a_machine_path(path: Path) -> None:
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type != "code":
+            continue
+        text = re.sub(r"\x1b\[[0-9;]*m", "", json.dumps(cell.outputs))
+        found = MACHINE_PATH.search(text)
+        assert not found, f"cell {index} shows a machine path ({found.group(0)})"
+
+
+@pytest.mark.parametrize("name", sorted({p.name for p in NOTEBOOKS if p.parts[0] == "exercises"}))
+def test_exercises_and_solutions_differ_only_in_answer_cells(name: str) -> None:
+    exercise = read(Path("exercises") / name).cells
+    solution = read(Path("solutions") / name).cells
+    assert len(exercise) == len(solution)
+    for index, (e, s) in enumerate(zip(exercise, solution)):
+        assert e.cell_type == s.cell_type and tags(e) == tags(s), f"cell {index} differs in kind or tags"
+        if index > 0 and "answer" not in tags(e):
+            assert e.source == s.source, f"cell {index} is not an answer cell but differs"
+    assert any("answer" in tags(c) for c in exercise), "no cell is tagged `answer`"
+
+
+@pytest.mark.parametrize("name", sorted({p.name for p in NOTEBOOKS if p.parts[0] == "exercises"}))
+def test_stubs_raise_not_implemented(name: str) -> None:
+    for cell in read(Path("exercises") / name).cells:
+        if "answer" in tags(cell) and "def " in cell.source:
+            assert "NotImplementedError" in cell.source

@@ -1,0 +1,59 @@
+"""Answers with a known verdict: wrong ones name the probe that must catch them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from purestate.registry import evaluate
+from purestate.report import Status
+
+
+@dataclass(frozen=True)
+class KnownAnswer:
+    exercise_id: str
+    objects: tuple[Any, ...]
+    failing_probe: str | None  # None: a correct answer, which must pass
+    label: str
+
+    def verify(self) -> None:
+        result = evaluate(self.exercise_id, *self.objects)
+        report = result.render()
+        if self.failing_probe is None:
+            assert result.passed, f"a correct answer was rejected:\n{report}"
+        else:
+            assert result.status is Status.FAILED, f"a wrong answer was not rejected:\n{report}"
+            assert self.failing_probe in result.failed_keys, (
+                f"expected probe {self.failing_probe!r} to fail:\n{report}"
+            )
+
+
+def _label(objects: Sequence[Any]) -> str:
+    return "+".join(getattr(o, "__name__", type(o).__name__) for o in objects)
+
+
+def wrong(exercise_id: str, failing_probe: str, *objects: Any, label: str | None = None) -> KnownAnswer:
+    """A realistic wrong answer, and the key of the probe that must fail on it."""
+    return KnownAnswer(exercise_id, objects, failing_probe, label or _label(objects))
+
+
+def right(exercise_id: str, *objects: Any, label: str | None = None) -> KnownAnswer:
+    """An alternative correct answer: it must pass."""
+    return KnownAnswer(exercise_id, objects, None, label or _label(objects))
+
+
+def parametrize(cases: Sequence[KnownAnswer]) -> Callable[[KnownAnswer], None]:
+    """A test function over ``cases``: ``test_known_answer = parametrize(CASES)``."""
+
+    @pytest.mark.parametrize(
+        "known",
+        cases,
+        ids=[f"{c.exercise_id}-{c.label}-{c.failing_probe or 'passes'}" for c in cases],
+    )
+    def test_known_answer(known: KnownAnswer) -> None:
+        known.verify()
+
+    return test_known_answer
