@@ -21,14 +21,27 @@ def sync(path: Path) -> bool:
     nb = nbformat.read(ROOT / path, as_version=4)
     before = nbformat.writes(nb)
     cells = nb.cells
-    if not cells or cells[0].cell_type != "markdown" or "colab-badge" not in cells[0].source:
-        cells.insert(0, nbformat.v4.new_markdown_cell(""))
-    cells[0].source = badge_source(path)
-    has_setup = len(cells) > 1 and cells[1].cell_type == "code" and setup_args(cells[1].source) is not None
-    if not has_setup:
-        cells.insert(1, nbformat.v4.new_code_cell(""))
-    args = setup_args(cells[1].source) or ""
-    cells[1].source = setup_source(args)
+    # The setup cell is the first code cell calling purestate.setup_notebook(...); anything
+    # before it (an old badge, a placeholder) is replaced by the badge.
+    setup_index = next(
+        (i for i, c in enumerate(cells[:3]) if c.cell_type == "code" and setup_args(c.source) is not None),
+        None,
+    )
+    badge_cell = nbformat.v4.new_markdown_cell("")
+    if setup_index is not None and all(c.cell_type == "markdown" for c in cells[:setup_index]):
+        args = setup_args(cells[setup_index].source) or ""
+        setup_cell = cells[setup_index]
+        if setup_index:
+            badge_cell = cells[0]  # keeps its cell id, so that a second sync changes nothing
+        del cells[: setup_index + 1]
+    else:
+        args = ""
+        setup_cell = nbformat.v4.new_code_cell("")
+        if cells and cells[0].cell_type == "markdown" and "colab-badge" in cells[0].source:
+            badge_cell = cells.pop(0)
+    badge_cell.source = badge_source(path)
+    setup_cell.source = setup_source(args)
+    cells[:0] = [badge_cell, setup_cell]
     cell_tags = cells[1].metadata.setdefault("tags", [])
     if "nbval-ignore-output" not in cell_tags:
         cell_tags.append("nbval-ignore-output")

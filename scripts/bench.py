@@ -1,0 +1,89 @@
+"""Benchmark: each notebook's execution time and each exercise's check latency.
+
+    make bench            # or: python scripts/bench.py [--notebooks-only | --checks-only]
+
+Prints a table; asserts nothing (timings depend on the machine, so they are not a test).
+Check latency is measured in a fresh process per chapter, as a reader meets it: the first
+check of a solution (with JAX's compilations) and a second run of the same check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.notebooks import ROOT, notebooks  # noqa: E402
+
+CHECK_TIMER = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from purestate.registry import evaluate, exercises
+from scripts.notebooks import load_answers
+namespace = load_answers(Path({path!r}))
+rows = []
+for exercise_id, exercise in exercises().items():
+    if exercise.chapter != {chapter}:
+        continue
+    objects = [namespace[name] for name in exercise.objects]
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        result = evaluate(exercise_id, *objects)
+        timings.append(time.perf_counter() - start)
+    rows.append((exercise_id, result.status.value, *timings))
+print(json.dumps(rows))
+"""
+
+
+def time_notebooks() -> None:
+    print(f"{'notebook':44} {'seconds':>8}")
+    total = 0.0
+    for path in notebooks():
+        nb = nbformat.read(ROOT / path, as_version=4)
+        start = time.perf_counter()
+        ExecutePreprocessor(timeout=600, kernel_name="python3").preprocess(
+            nb, {"metadata": {"path": str((ROOT / path).parent)}}
+        )
+        elapsed = time.perf_counter() - start
+        total += elapsed
+        print(f"{path.as_posix():44} {elapsed:8.1f}", flush=True)
+    print(f"{'total':44} {total:8.1f}")
+
+
+def time_checks() -> None:
+    print(f"\n{'exercise':10} {'verdict':14} {'first check (s)':>16} {'again (s)':>10}")
+    for path in notebooks(("solutions",)):
+        chapter = int(path.name[:2])
+        code = CHECK_TIMER.format(root=str(ROOT), path=str(path), chapter=chapter)
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        for exercise_id, verdict, first, again in json.loads(out.strip().splitlines()[-1]):
+            print(f"{exercise_id:10} {verdict:14} {first:16.2f} {again:10.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebooks-only", action="store_true")
+    parser.add_argument("--checks-only", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if not args.checks_only:
+        time_notebooks()
+    if not args.notebooks_only:
+        time_checks()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""`check` on bad input: every kind of broken answer gets a short, specific message."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from purestate import check, hint
+from purestate.registry import evaluate, exercises
+from purestate.report import Status
+
+
+def append_in_place(items: list, item: object) -> list:
+    items.append(item)
+    return items
+
+
+def raises_key_error(items: list, item: object) -> list:
+    return {}["missing"]
+
+
+def returns_tuple(items: list, item: object) -> tuple:
+    return (*items, item)
+
+
+def returns_too_short(items: list, item: object) -> list:
+    return list(items)
+
+
+def returns_none(items: list, item: object) -> None:
+    items + [item]
+
+
+def loops_forever(items: list, item: object) -> list:
+    while True:
+        pass
+
+
+def recurses_forever(items: list, item: object) -> list:
+    return recurses_forever(items, item)
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no eq")
+
+
+def returns_unprintable(items: list, item: object) -> Unprintable:
+    return Unprintable()
+
+
+def failure_text(result) -> str:
+    return "\n".join(o.message for o in result.outcomes if o.status is Status.FAILED)
+
+
+def test_mutating_the_input_is_named() -> None:
+    result = evaluate("1.1", append_in_place)
+    assert "inputs-unchanged" in result.failed_keys
+    assert "changed its argument `items`" in failure_text(result)
+
+
+def test_an_exception_is_reported_with_its_type() -> None:
+    result = evaluate("1.1", raises_key_error)
+    assert result.status is Status.FAILED
+    assert "add_item raised KeyError: 'missing'" in failure_text(result)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (returns_tuple, "expected a list, got a tuple"),
+        (returns_too_short, "expected a list of length 3, got length 2"),
+        (returns_none, "expected a list, got a NoneType"),
+    ],
+)
+def test_wrong_type_or_length_is_described(answer, expected: str) -> None:
+    result = evaluate("1.1", answer)
+    assert "matches-reference" in result.failed_keys
+    assert expected in failure_text(result)
+
+
+def test_an_endless_loop_is_stopped_and_reported() -> None:
+    start = time.perf_counter()
+    result = evaluate("1.1", loops_forever)
+    elapsed = time.perf_counter() - start
+    assert result.status is Status.FAILED
+    assert "did not finish within" in failure_text(result)
+    assert elapsed < exercises()["1.1"].time_limit_s + 3
+    assert {o.status for o in result.outcomes[1:]} == {Status.SKIPPED}
+
+
+def test_endless_recursion_is_reported() -> None:
+    result = evaluate("1.1", recurses_forever)
+    assert "RecursionError" in failure_text(result)
+
+
+def test_a_result_that_breaks_comparison_does_not_crash_the_checker(capsys) -> None:
+    result = check("1.1", returns_unprintable)
+    assert result.status is Status.FAILED
+    assert "Exercise 1.1" in capsys.readouterr().out
+
+
+def test_a_stub_is_not_attempted(capsys) -> None:
+    def add_item(items: list, item: object) -> list:
+        raise NotImplementedError("write add_item")
+
+    result = check("1.1", add_item)
+    assert result.status is Status.NOT_ATTEMPTED and not result
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("9.9", append_in_place), "There is no exercise '9.9'"),
+        (("1.1",), "takes 1 object(s): add_item"),
+        (("1.1", append_in_place, append_in_place), "it was given 2"),
+        (("1.1", 42), "add_item should be a function or class; check was given an int: 42"),
+    ],
+)
+def test_a_wrong_call_of_check_is_explained(capsys, args, expected: str) -> None:
+    result = check(*args)
+    assert result.status is Status.INVALID and not result
+    assert expected in capsys.readouterr().out
+
+
+def test_output_of_the_readers_code_stays_out_of_the_report(capsys) -> None:
+    def chatty(items: list, item: object) -> list:
+        print("debugging!")
+        return items + [item]
+
+    assert check("1.1", chatty)
+    assert "debugging!" not in capsys.readouterr().out
+
+
+def test_report_of_a_pass_is_stable(capsys) -> None:
+    check("1.1", lambda items, item: items + [item])
+    first = capsys.readouterr().out
+    check("1.1", lambda items, item: items + [item])
+    assert capsys.readouterr().out == first
+    assert first.rstrip().endswith("Passed: all 4 probes.")
+
+
+def test_hint_prints_for_known_and_unknown_ids(capsys) -> None:
+    hint("1.1")
+    assert capsys.readouterr().out.startswith("Hint for 1.1")
+    hint("0.0")
+    assert "There is no exercise" in capsys.readouterr().out
+
+
+def test_every_exercise_is_well_formed() -> None:
+    for exercise_id, exercise in exercises().items():
+        assert exercise.hint and exercise.probes and exercise.objects, exercise_id
+        assert exercise.signature.split("(")[0] in exercise.objects or len(exercise.objects) > 1

@@ -1,0 +1,59 @@
+"""The package as Colab gets it: installed with pip from the repository, used from anywhere."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
+
+import purestate
+from scripts.notebooks import ROOT, setup_source
+
+
+def test_tested_version_matches_the_pin() -> None:
+    pins = dict(re.findall(r"^(\S+)==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE))
+    assert purestate.TESTED_JAX_VERSION == pins["jax"] == pins["jaxlib"]
+
+
+def test_the_setup_cell_installs_from_the_configured_repository() -> None:
+    assert '%pip install --quiet "purestate @ git+https://github.com/' in setup_source()
+
+
+def test_pip_installs_the_package_from_the_repository(tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    probe = (
+        "import purestate, sys; from purestate import check; "
+        "r = check('1.1', lambda items, item: items + [item]); "
+        "print(purestate.__file__); sys.exit(0 if r else 1)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=elsewhere,
+        env={"PYTHONPATH": str(target), "JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith(str(target))
+
+
+def test_a_notebook_runs_from_another_working_directory(tmp_path: Path) -> None:
+    nb = nbformat.read(ROOT / "solutions" / "01_mutation.ipynb", as_version=4)
+    ExecutePreprocessor(timeout=120, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    outputs = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "Passed" in outputs and "not attempted" not in outputs
