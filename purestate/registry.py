@@ -39,6 +39,7 @@ class Exercise:
 
 
 _EXERCISES: dict[str, Exercise] = {}
+_BROKEN_MODULES: dict[str, str] = {}  # chapter module → why it could not be imported
 _loaded = False
 
 
@@ -60,8 +61,17 @@ def _load() -> None:
     import purestate.exercises as package
 
     for module in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
-        importlib.import_module(f"{package.__name__}.{module}")
+        try:
+            importlib.import_module(f"{package.__name__}.{module}")
+        except Exception as error:  # one broken chapter must not take every check down
+            _BROKEN_MODULES[module] = format_exception(error)
     _loaded = True
+
+
+def broken_modules() -> dict[str, str]:
+    """Chapter modules that failed to import, with the error (empty when all is well)."""
+    _load()
+    return dict(_BROKEN_MODULES)
 
 
 def _sort_key(exercise_id: str) -> tuple[int, ...]:
@@ -81,10 +91,16 @@ def get(exercise_id: str) -> Exercise | None:
 
 def _unknown(exercise_id: Any) -> CheckResult:
     known = ", ".join(exercises())
-    return CheckResult(
-        str(exercise_id), "", Status.INVALID,
-        message=f"There is no exercise {exercise_id!r}. The exercises are: {known}.",
-    )
+    chapter = str(exercise_id).split(".")[0]
+    module = f"ch{int(chapter):02d}" if chapter.isdigit() else ""
+    if module in _BROKEN_MODULES:
+        message = (
+            f"The checks of chapter {int(chapter)} could not be loaded "
+            f"({_BROKEN_MODULES[module]}). Please report this."
+        )
+    else:
+        message = f"There is no exercise {exercise_id!r}. The exercises are: {known}."
+    return CheckResult(str(exercise_id), "", Status.INVALID, message=message)
 
 
 def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from purestate import check, hint
-from purestate.registry import evaluate, exercises
+from purestate.registry import broken_modules, evaluate, exercises
 from purestate.report import Status
 
 
@@ -156,3 +156,7 @@ def test_every_exercise_is_well_formed() -> None:
     for exercise_id, exercise in exercises().items():
         assert exercise.hint and exercise.probes and exercise.objects, exercise_id
         assert exercise.signature.split("(")[0] in exercise.objects or len(exercise.objects) > 1
+
+
+def test_every_chapter_module_imports() -> None:
+    assert broken_modules() == {}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import nbformat
@@ -23,11 +25,12 @@ def test_the_setup_cell_installs_from_the_configured_repository() -> None:
     assert '%pip install --quiet "purestate @ git+https://github.com/' in setup_source()
 
 
-def test_pip_installs_the_package_from_the_repository(tmp_path: Path) -> None:
+def test_pip_installs_the_package_from_a_git_url(tmp_path: Path) -> None:
+    """What the setup cell does in Colab, with this clone standing in for the repository."""
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(ROOT)],
+         "--target", str(target), f"purestate @ git+file://{ROOT}"],
         check=True,
         timeout=300,
     )
@@ -38,10 +41,13 @@ def test_pip_installs_the_package_from_the_repository(tmp_path: Path) -> None:
         "r = check('1.1', lambda items, item: items + [item]); "
         "print(purestate.__file__); sys.exit(0 if r else 1)"
     )
+    # -S: no site processing, so the editable install of this checkout (a .pth hook) is
+    # not seen; JAX and NumPy still come from the environment's site-packages.
+    search_path = os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])
     result = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-S", "-c", probe],
         cwd=elsewhere,
-        env={"PYTHONPATH": str(target), "JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": search_path, "JAX_PLATFORMS": "cpu", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,
