@@ -65,6 +65,13 @@ class CheckResult:
     def __repr__(self) -> str:
         return f"CheckResult({self.exercise_id!r}, status={self.status.value!r})"
 
+    def _ipython_display_(self) -> None:
+        """Display nothing in IPython: `check` has printed the report already.
+
+        A check cell then has the same output whether or not IPython honours its trailing
+        `;` (nbval runs cells with store_history=False, and there it does not).
+        """
+
     def render(self) -> str:
         """The report as the reader sees it."""
         header = f"Exercise {self.exercise_id} · {self.signature}".rstrip(" ·")

@@ -160,3 +160,13 @@ def test_every_exercise_is_well_formed() -> None:
 
 def test_every_chapter_module_imports() -> None:
     assert broken_modules() == {}
+
+
+def test_check_result_displays_nothing_in_ipython() -> None:
+    # nbval runs cells with store_history=False, where IPython ignores the `;` of
+    # `check("1.1", add_item);`: the result itself must then display nothing.
+    from IPython.core.formatters import DisplayFormatter
+
+    from purestate.report import CheckResult
+
+    assert DisplayFormatter().format(CheckResult("1.1", "add_item(items, item)", Status.PASSED)) == ({}, {})
