@@ -496,6 +496,7 @@ def grad_of_loss_matches_reference(
     loss: Callable[[Any], Any],
     *,
     argnums: int | tuple[int, ...] = 0,
+    jit: bool = False,
     rtol: float = 1e-4,
     atol: float = 1e-5,
     key: str = "gradient",
@@ -508,15 +509,21 @@ def grad_of_loss_matches_reference(
     output, so that a gradient which does not flow through the answer's computation (a
     parameter read from a global, a ``stop_gradient``) or which reverse mode cannot
     compute (a ``lax.while_loop``) shows up as a wrong gradient or as the reader's error.
+    ``jit=True`` compiles both gradients once (much faster than eager for loops), for
+    exercises whose answers must work under ``jit`` anyway.
     """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
         grad_answer = jax.grad(lambda *args: loss(fn(*args)), argnums=argnums)
         grad_reference = jax.grad(lambda *args: loss(reference(*args)), argnums=argnums)
+        label = f"jax.grad(loss of {name})"
+        if jit:
+            grad_answer, grad_reference = jax.jit(grad_answer), jax.jit(grad_reference)
+            label = f"jax.jit({label})"
         for make in cases:
             expected = grad_reference(*make())
-            got = answer.call_transformed(f"jax.grad(loss of {name})", grad_answer, *make())
+            got = answer.call_transformed(label, grad_answer, *make())
             found = mismatch(expected, got, rtol=rtol, atol=atol)
             if found:
                 _fail(
