@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import io
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -44,10 +45,17 @@ class ProbeTimeout(BaseException):
     """
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def format_exception(error: BaseException) -> str:
-    """``TypeName: first line of the message``, with JAX's public error names."""
+    """``TypeName: first line of the message``, with JAX's public error names.
+
+    Memory addresses (``<function f at 0x7f…>``) are dropped: they change from run to run,
+    and this text ends up in reports and stored outputs.
+    """
     lines = str(error).strip().splitlines()
-    first = lines[0] if lines else ""
+    first = _ADDRESS.sub("", lines[0]) if lines else ""
     name = public_name(type(error))
     return f"{name}: {first}" if first else name
 

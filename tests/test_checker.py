@@ -170,3 +170,11 @@ def test_check_result_displays_nothing_in_ipython() -> None:
     from purestate.report import CheckResult
 
     assert DisplayFormatter().format(CheckResult("1.1", "add_item(items, item)", Status.PASSED)) == ({}, {})
+
+
+def test_error_text_drops_memory_addresses() -> None:
+    from purestate.runner import format_exception
+
+    def f() -> None: ...
+
+    assert format_exception(TypeError(f"bad value {f!r}")) == "TypeError: bad value <function test_error_text_drops_memory_addresses.<locals>.f>"

@@ -169,6 +169,10 @@ def test_grad_of_loss_matches_reference() -> None:
     by_while = probes.grad_of_loss_matches_reference("f", lambda x: x * 8, [case(jnp.arange(3.0))], jnp.sum)
     assert "Reverse-mode differentiation" in verdict(by_while, while_doubling)
 
+    jitted = probes.grad_of_loss_matches_reference("f", scaled_pair, AFFINE, pair_loss, jit=True)
+    assert verdict(jitted, scaled_pair) is None
+    assert "jax.jit(jax.grad(loss of f))" in verdict(jitted, lambda p, x: (affine(p, x), float(p["scale"])))
+
 
 _counter = {"calls": 0}
 
@@ -376,6 +380,3 @@ def test_runs_on_devices_needs_a_shard_map_over_every_device() -> None:
     assert "contains no shard_map or pmap" in verdict(probe, jnp.sum)
     assert "expected all" in verdict(probes.runs_on_devices("f", make, devices=lambda: n + 1), sharded)
     assert probes.mapped_device_counts(jax.jit(pmapped), *make()) == [n]
-    jitted = probes.grad_of_loss_matches_reference("f", scaled_pair, AFFINE, pair_loss, jit=True)
-    assert verdict(jitted, scaled_pair) is None
-    assert "jax.jit(jax.grad(loss of f))" in verdict(jitted, lambda p, x: (affine(p, x), float(p["scale"])))
