@@ -943,7 +943,7 @@ class _TraceLimit:
                 f"jax.jit({name}) traced again at call {self.calls} ({self.traces} traces), although "
                 f"the arguments kept their shapes; expected at most {self.limit} trace(s): "
                 "something in the state changes the trace from step to step (a static field, "
-                "a Python value the code depends on, a dtype that drifts)"
+                "a Python value the code depends on, a shape or dtype that drifts)"
             )
 
 

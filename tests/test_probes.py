@@ -380,3 +380,96 @@ def test_runs_on_devices_needs_a_shard_map_over_every_device() -> None:
     assert "contains no shard_map or pmap" in verdict(probe, jnp.sum)
     assert "expected all" in verdict(probes.runs_on_devices("f", make, devices=lambda: n + 1), sharded)
     assert probes.mapped_device_counts(jax.jit(pmapped), *make()) == [n]
+
+
+def test_jit_satisfies_checks_the_jitted_result() -> None:
+    def positive(args: tuple, result: jax.Array) -> str | None:
+        return None if bool(jnp.all(result > 0)) else "not positive"
+
+    cases = [case(jnp.arange(3.0), 2)]
+    probe = probes.jit_satisfies("f", cases, positive, static_argnums=(1,), key="k", description="d")
+    assert verdict(probe, lambda x, n: x[:n] + 1) is None
+    assert "not positive" in verdict(probe, lambda x, n: x[:n] - 1)
+    # n must be static: a probe without static_argnums reports the reader's error under jit
+    unstatic = probes.jit_satisfies("f", cases, positive, key="k", description="d")
+    assert "jax.jit(f) raised" in verdict(unstatic, lambda x, n: x[:n] + 1)
+
+
+def test_static_argnums_reach_jit_and_make_jaxpr() -> None:
+    def draws(key: jax.Array, n: int) -> jax.Array:
+        return jax.random.normal(key, (n,))
+
+    def reuses(key: jax.Array, n: int) -> jax.Array:
+        return jax.random.normal(key, (n,)) + jax.random.uniform(key, (n,))
+
+    reuse = probes.no_key_reuse("f", [lambda: (jax.random.key(0), 3)], static_argnums=(1,))
+    assert verdict(reuse, draws) is None
+    assert "PRNG key twice" in verdict(reuse, reuses)
+
+    def scan_n(key: jax.Array, n: int) -> jax.Array:
+        return jax.lax.scan(lambda c, _: (c + 1.0, c), 0.0, length=n)[1]
+
+    uses = probes.uses_primitive("f", lambda: (jax.random.key(0), 3), {"scan"}, static_argnums=(1,), description="d")
+    size = probes.program_size_independent_of_length(
+        "f", lambda n: (jax.random.key(0), n), static_argnums=(1,)
+    )
+    assert verdict(uses, scan_n) is None and verdict(size, scan_n) is None
+    assert "no scan" in verdict(uses, draws)
+
+
+def _walk_carrying_key(key: jax.Array, n: int) -> jax.Array:
+    def step(carry: tuple, _: None) -> tuple:
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, 0), length=n)[1]
+
+
+def _walk_over_split_keys(key: jax.Array, n: int) -> jax.Array:
+    def step(position: jax.Array, subkey: jax.Array) -> tuple:
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1)
+        return position, position
+
+    return jax.lax.scan(step, 0, jax.random.split(key, n))[1]
+
+
+def _walk_key_passed_through(key: jax.Array, n: int) -> jax.Array:
+    def step(carry: tuple, _: None) -> tuple:
+        key, position = carry  # the key goes back unchanged: it is a constant, not state
+        position = position + jnp.where(jax.random.bernoulli(jax.random.fold_in(key, position)), 1, -1)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, 0), length=n)[1]
+
+
+def _walk_while_loop(key: jax.Array, n: int) -> jax.Array:
+    def body(carry: tuple) -> tuple:
+        i, key, positions = carry
+        key, subkey = jax.random.split(key)
+        step = jnp.where(jax.random.bernoulli(subkey), 1, -1)
+        return i + 1, key, positions.at[i].set(positions[i - 1] * (i > 0) + step)
+
+    return jax.lax.while_loop(lambda c: c[0] < n, body, (0, key, jnp.zeros(n, jnp.int32)))[2]
+
+
+def test_loop_carry_avals_lists_what_the_body_updates() -> None:
+    loops = probes.loop_carry_avals(_walk_carrying_key, jax.random.key(0), 4, static_argnums=(1,))
+    assert [[probes.is_prng_key(a) for a in avals] for avals in loops] == [[True, False]]
+    passed_through = probes.loop_carry_avals(_walk_key_passed_through, jax.random.key(0), 4, static_argnums=(1,))
+    assert not any(probes.is_prng_key(a) for avals in passed_through for a in avals)
+
+
+def test_loop_carries_finds_a_key_in_scan_and_while_carries() -> None:
+    probe = probes.loop_carries(
+        "f", lambda: (jax.random.key(0), 4), probes.is_prng_key, what="a PRNG key",
+        static_argnums=(1,), description="d",
+    )
+    assert verdict(probe, _walk_carrying_key) is None
+    assert verdict(probe, _walk_while_loop) is None
+    assert "no loop in f carries a PRNG key" in verdict(probe, _walk_over_split_keys)
+    assert "no loop in f carries a PRNG key" in verdict(probe, _walk_key_passed_through)
+    no_loop = verdict(probe, lambda key, n: jnp.cumsum(jax.random.randint(key, (n,), 0, 2)))
+    assert "contains no loop" in no_loop
+
