@@ -21,6 +21,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.notebooks import ROOT, notebooks  # noqa: E402
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) chunks: how the kernel flushed them is chance."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
 def refresh(path: Path) -> float:
     nb = nbformat.read(ROOT / path, as_version=4)
     start = time.perf_counter()
@@ -30,6 +47,8 @@ def refresh(path: Path) -> float:
     elapsed = time.perf_counter() - start
     for cell in nb.cells:  # run timestamps would make every refresh a diff
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     nbformat.write(nb, ROOT / path)
     return elapsed
 
