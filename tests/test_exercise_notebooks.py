@@ -68,3 +68,10 @@ def test_every_exercise_has_known_wrong_answers() -> None:
             wrong_by_id[known.exercise_id] = wrong_by_id.get(known.exercise_id, 0) + 1
     too_few = {e: wrong_by_id.get(e, 0) for e in EXERCISES if wrong_by_id.get(e, 0) < 3}
     assert not too_few, f"exercises with fewer than three known wrong answers: {too_few}"
+
+
+def test_every_exercise_has_an_alternative_right_answer() -> None:
+    from tests.wrong_answers import collect
+
+    with_right = {k.exercise_id for k in collect() if k.failing_probe is None}
+    assert set(EXERCISES) <= with_right, sorted(set(EXERCISES) - with_right)
