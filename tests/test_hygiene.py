@@ -21,6 +21,7 @@ from scripts.notebooks import (
 )
 
 NOTEBOOKS = notebooks()
+TITLE_CELL = 2  # after the badge and the setup cell
 MACHINE_PATH = re.compile(r"(site-packages|dist-packages|/tmp/|/root/|/home/|\.venv/|/usr/lib/python)")
 
 
@@ -103,7 +104,12 @@ def test_exercises_and_solutions_differ_only_in_answer_cells(name: str) -> None:
     assert len(exercise) == len(solution)
     for index, (e, s) in enumerate(zip(exercise, solution)):
         assert e.cell_type == s.cell_type and tags(e) == tags(s), f"cell {index} differs in kind or tags"
-        if index > 0 and "answer" not in tags(e):
+        if index == TITLE_CELL:
+            assert e.source.startswith("# Exercises · "), "the exercises' title starts with '# Exercises · '"
+            assert s.source == e.source.replace("# Exercises · ", "# Solutions · ", 1), (
+                "the solutions' title cell is the exercises' with 'Solutions' for 'Exercises'"
+            )
+        elif index > 0 and "answer" not in tags(e):
             assert e.source == s.source, f"cell {index} is not an answer cell but differs"
     assert any("answer" in tags(c) for c in exercise), "no cell is tagged `answer`"
 
