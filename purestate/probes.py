@@ -574,12 +574,16 @@ def no_key_reuse(
     cases: Sequence[Case],
     *,
     jit: bool = True,
+    eager: bool = True,
     static_argnums: tuple[int, ...] = (),
     key: str = "no-key-reuse",
     description: str | None = None,
 ) -> Probe:
     """Under ``jax.debug_key_reuse(True)``, the answer uses every PRNG key at most once.
 
+    ``eager`` and ``jit`` choose how the answer is run (both by default). The traced check
+    sees every reuse in the function, loop bodies included, so ``eager=False`` loses nothing
+    where an eager call is slow (an eager ``lax.scan`` compiles its body on every call).
     ``static_argnums`` are passed to ``jax.jit`` (sizes and shapes the answer needs as
     Python values, e.g. the number of samples).
     """
@@ -589,7 +593,8 @@ def no_key_reuse(
         for make in cases:
             with jax.debug_key_reuse(True):
                 try:
-                    answer.call(name, *make())
+                    if eager:
+                        answer.call(name, *make())
                     if jit:
                         jitted = fresh_jit(fn, static_argnums=static_argnums)
                         answer.call_transformed(f"jax.jit({name})", jitted, *make())
@@ -608,15 +613,27 @@ def varies_with(
     name: str,
     case_pairs: Sequence[tuple[Case, Case]],
     *,
+    jit: bool = False,
+    static_argnums: tuple[int, ...] = (),
     key: str = "varies-with-input",
     description: str,
 ) -> Probe:
-    """For each pair of cases, the two results differ (e.g. different keys → different samples)."""
+    """For each pair of cases, the two results differ (e.g. different keys → different samples).
+
+    With ``jit=True`` both calls go through one ``jax.jit`` of the answer (one compilation
+    for a pair of the same shapes, where each eager call of a ``lax.scan`` compiles anew).
+    """
 
     def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        jitted = jax.jit(fn, static_argnums=static_argnums) if jit else None
         for make_a, make_b in case_pairs:
-            a = answer.call(name, *make_a())
-            b = answer.call(name, *make_b())
+            if jitted is None:
+                a = answer.call(name, *make_a())
+                b = answer.call(name, *make_b())
+            else:
+                a = answer.call_transformed(f"jax.jit({name})", jitted, *make_a())
+                b = answer.call_transformed(f"jax.jit({name})", jitted, *make_b())
             if changed(a, b) is None:
                 _fail(
                     f"{signature_text(name, getattr(answer, name), make_a())} and "

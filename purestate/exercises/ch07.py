@@ -210,11 +210,12 @@ register(Exercise(
             key="steps-vary", description="about half of the steps are +1, half -1",
         ),
         probes.deterministic("random_walk", WALK_CASES[:1]),
+        # Both under jit: an eager lax.scan compiles its body again on every call.
         probes.varies_with(
-            "random_walk", ((_keyed(0, 12), _keyed(1, 12)),),
+            "random_walk", ((_keyed(0, 12), _keyed(1, 12)),), jit=True, static_argnums=WALK_STATIC,
             key="varies-with-key", description="a different key gives a different walk",
         ),
-        probes.no_key_reuse("random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC),
+        probes.no_key_reuse("random_walk", WALK_CASES[:1], eager=False, static_argnums=WALK_STATIC),
         probes.jit_matches_eager("random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC),
     ),
     hint=(
