@@ -473,3 +473,22 @@ def test_loop_carries_finds_a_key_in_scan_and_while_carries() -> None:
     no_loop = verdict(probe, lambda key, n: jnp.cumsum(jax.random.randint(key, (n,), 0, 2)))
     assert "contains no loop" in no_loop
 
+
+
+def test_varies_with_and_no_key_reuse_under_jit_only() -> None:
+    def reuses(key: jax.Array) -> jax.Array:
+        return jax.random.normal(key, (2,)) + jax.random.normal(key, (2,))
+
+    def ignores_key(key: jax.Array) -> jax.Array:
+        return jnp.zeros(2)
+
+    def splits(key: jax.Array) -> jax.Array:
+        a, b = jax.random.split(key)
+        return jax.random.normal(a, (2,)) + jax.random.normal(b, (2,))
+
+    pair = ((case(jax.random.key(0)), case(jax.random.key(1))),)
+    varies = probes.varies_with("f", pair, jit=True, description="a different key gives different samples")
+    reuse = probes.no_key_reuse("f", [case(jax.random.key(0))], eager=False)
+    assert verdict(varies, splits) is None and verdict(reuse, splits) is None
+    assert "returned the same result" in verdict(varies, ignores_key)
+    assert "PRNG key twice" in verdict(reuse, reuses)
