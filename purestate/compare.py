@@ -25,8 +25,20 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (bool, int, float, complex)) or is_array(value)
 
 
+def is_key_array(value: Any) -> bool:
+    """A typed PRNG key array (``jax.random.key``), which NumPy cannot convert."""
+    return isinstance(value, jax.Array) and jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key)
+
+
+def _plain(value: Any) -> Any:
+    """An array NumPy can read: typed PRNG keys become their key data."""
+    return jax.random.key_data(value) if is_key_array(value) else value
+
+
 def short(value: Any, limit: int = 80) -> str:
     """A brief, deterministic rendering of a value for a report."""
+    if is_key_array(value):
+        return f"a PRNG key {jax.typeof(value)} with data {short(jax.random.key_data(value))}"
     if is_array(value):
         array = np.asarray(value)
         text = np.array2string(array, precision=4, threshold=8, edgeitems=3, separator=", ")
@@ -110,8 +122,8 @@ def mismatch(
 def _array_mismatch(expected: Any, got: Any, *, rtol: float, atol: float, path: str) -> str | None:
     if not is_number(got):
         return f"expected a number or array{_where(path)}, got {type_name(got)}: {short(got)}"
-    want = np.asarray(expected)
-    have = np.asarray(got)
+    want = np.asarray(_plain(expected))
+    have = np.asarray(_plain(got))
     if want.shape != have.shape:
         return f"expected shape {want.shape}{_where(path)}, got shape {have.shape}"
     want_kind, have_kind = _dtype_family(want.dtype), _dtype_family(have.dtype)

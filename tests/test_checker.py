@@ -178,3 +178,14 @@ def test_error_text_drops_memory_addresses() -> None:
     def f() -> None: ...
 
     assert format_exception(TypeError(f"bad value {f!r}")) == "TypeError: bad value <function test_error_text_drops_memory_addresses.<locals>.f>"
+
+
+def test_prng_keys_are_shown_and_compared_without_numpy_conversion() -> None:
+    import jax
+
+    from purestate.compare import mismatch, short
+
+    key = jax.random.key(0)
+    assert short(key) == "a PRNG key key<fry>[] with data [0, 0] (shape (2,), uint32)"
+    assert mismatch(key, jax.random.key(0)) is None
+    assert mismatch(key, jax.random.key(1)) is not None
