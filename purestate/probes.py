@@ -21,7 +21,7 @@ import jax
 import jax.extend
 import numpy as np
 
-from purestate.compare import changed, is_array, mismatch, short, snapshot, type_name
+from purestate.compare import changed, is_array, is_key_array, mismatch, short, snapshot, type_name
 from purestate.runner import ProbeFailure, ReaderError, call_reader
 
 Case = Callable[[], tuple[Any, ...]]
@@ -339,6 +339,8 @@ def _fingerprint(value: Any, depth: int = 0) -> Any:
         return "…"
     if isinstance(value, jax.core.Tracer):
         return ("tracer", id(value))
+    if is_key_array(value):
+        return ("key", str(jax.typeof(value)), np.asarray(jax.random.key_data(value)).tobytes())
     if isinstance(value, (jax.Array, np.ndarray, np.generic)):
         array = np.asarray(value)
         return ("array", array.shape, str(array.dtype), array.tobytes())

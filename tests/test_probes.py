@@ -492,3 +492,16 @@ def test_varies_with_and_no_key_reuse_under_jit_only() -> None:
     assert verdict(varies, splits) is None and verdict(reuse, splits) is None
     assert "returned the same result" in verdict(varies, ignores_key)
     assert "PRNG key twice" in verdict(reuse, reuses)
+
+
+_GLOBAL_KEY = {"key": jax.random.key(0)}
+
+
+def test_globals_unchanged_reads_a_global_prng_key() -> None:
+    def replaces_global_key(x: jax.Array) -> jax.Array:
+        _GLOBAL_KEY["key"], sub = jax.random.split(_GLOBAL_KEY["key"])
+        return x + jax.random.normal(sub)
+
+    probe = probes.globals_unchanged("f", [case(jnp.float32(1.0))])
+    assert verdict(probe, lambda x: x + 1) is None
+    assert verdict(probe, replaces_global_key) is not None
