@@ -189,3 +189,23 @@ def test_prng_keys_are_shown_and_compared_without_numpy_conversion() -> None:
     assert short(key) == "a PRNG key key<fry>[] with data [0, 0] (shape (2,), uint32)"
     assert mismatch(key, jax.random.key(0)) is None
     assert mismatch(key, jax.random.key(1)) is not None
+
+
+def _returns_none(*args: object, **kwargs: object) -> None:
+    return None
+
+
+def _raises(*args: object, **kwargs: object) -> None:
+    raise ValueError("boom")
+
+
+def _returns_text(*args: object, **kwargs: object) -> str:
+    return "hello"
+
+
+@pytest.mark.parametrize("exercise_id", list(exercises()))
+@pytest.mark.parametrize("broken", [_returns_none, _raises, _returns_text], ids=lambda f: f.__name__)
+def test_broken_answers_fail_every_exercise_without_crashing(exercise_id: str, broken) -> None:
+    objects = [broken] * len(exercises()[exercise_id].objects)
+    result = check(exercise_id, *objects)
+    assert result.status is Status.FAILED, result.render()
