@@ -15,6 +15,7 @@ import numpy as np
 
 from purestate import probes
 from purestate.compare import short
+from purestate.probes import case
 from purestate.registry import Exercise, register
 
 
@@ -24,22 +25,12 @@ from purestate.registry import Exercise, register
 TIME_LIMIT_S = 15.0
 
 
-def _keyed(seed: int, *rest: Any) -> probes.Case:
-    """A case whose first argument is a new, unconsumed ``jax.random.key(seed)`` on every call."""
-    return lambda: (jax.random.key(seed), *rest)
-
-
 # 7.1 ---------------------------------------------------------------------------------
 
 
-def reference_sample_steps(key: jax.Array, n_steps: int, shape: tuple[int, ...]) -> jax.Array:
-    step_keys = jax.random.split(key, n_steps)
-    return jax.vmap(lambda k: jax.random.normal(k, shape))(step_keys)
-
-
 SAMPLE_CASES = (
-    _keyed(0, 4, (256,)),  # 1024 samples: enough for the mean and standard deviation
-    _keyed(1, 3, (2, 2)),
+    case(jax.random.key(0), 4, (256,)),  # 1024 samples: enough for the mean and standard deviation
+    case(jax.random.key(1), 3, (2, 2)),
 )
 SAMPLE_STATIC = (1, 2)  # n_steps and shape are Python values: static under jax.jit
 
@@ -100,7 +91,7 @@ register(Exercise(
         probes.no_key_reuse("sample_steps", SAMPLE_CASES[:1], jit=False),
         probes.deterministic("sample_steps", SAMPLE_CASES[:1]),
         probes.varies_with(
-            "sample_steps", ((SAMPLE_CASES[0], _keyed(1, 4, (256,))),),
+            "sample_steps", ((SAMPLE_CASES[0], case(jax.random.key(1), 4, (256,))),),
             key="varies-with-key", description="a different key gives different samples",
         ),
         probes.jit_matches_eager("sample_steps", SAMPLE_CASES[:1], static_argnums=SAMPLE_STATIC),
@@ -116,20 +107,9 @@ register(Exercise(
 # 7.2 ---------------------------------------------------------------------------------
 
 
-def reference_random_walk(key: jax.Array, n: int) -> jax.Array:
-    def step(carry: tuple[jax.Array, jax.Array], _: None) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
-        key, position = carry
-        key, subkey = jax.random.split(key)
-        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1)
-        return (key, position), position
-
-    _, positions = jax.lax.scan(step, (key, jnp.int32(0)), length=n)
-    return positions
-
-
-WALK_CASES = (_keyed(1, 12),)
+WALK_CASES = (case(jax.random.key(1), 12),)
 WALK_STATIC = (1,)  # n is the scan length: static under jax.jit
-LONG_WALKS = (_keyed(3, 64), _keyed(4, 64))
+LONG_WALKS = (case(jax.random.key(3), 64), case(jax.random.key(4), 64))
 
 
 def _steps_of(result: Any) -> np.ndarray:
@@ -212,7 +192,8 @@ register(Exercise(
         probes.deterministic("random_walk", WALK_CASES[:1]),
         # Both under jit: an eager lax.scan compiles its body again on every call.
         probes.varies_with(
-            "random_walk", ((_keyed(0, 12), _keyed(1, 12)),), jit=True, static_argnums=WALK_STATIC,
+            "random_walk", ((case(jax.random.key(0), 12), case(jax.random.key(1), 12)),),
+            jit=True, static_argnums=WALK_STATIC,
             key="varies-with-key", description="a different key gives a different walk",
         ),
         probes.no_key_reuse("random_walk", WALK_CASES[:1], eager=False, static_argnums=WALK_STATIC),
