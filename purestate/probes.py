@@ -142,6 +142,8 @@ def satisfies(
     cases: Sequence[Case],
     predicate: Callable[[tuple[Any, ...], Any], str | None],
     *,
+    jit: bool = False,
+    static_argnums: tuple[int, ...] = (),
     key: str,
     description: str,
 ) -> Probe:
@@ -149,42 +151,24 @@ def satisfies(
 
     For properties a reference value cannot express (a sample's statistics, a
     relationship between outputs).
-    """
 
-    def run(answer: Answer) -> None:
-        for make in cases:
-            args = make()
-            result = answer.call(name, *args)
-            problem = predicate(make(), result)
-            if problem:
-                _fail(f"{signature_text(name, getattr(answer, name), make())}: {problem}")
-
-    return Probe(key, description, run)
-
-
-def jit_satisfies(
-    name: str,
-    cases: Sequence[Case],
-    predicate: Callable[[tuple[Any, ...], Any], str | None],
-    *,
-    static_argnums: tuple[int, ...] = (),
-    key: str,
-    description: str,
-) -> Probe:
-    """``satisfies`` on the results of ``jax.jit(answer)`` instead of the plain call.
-
-    For answers whose every eager call compiles anew (an eager ``lax.scan`` traces and
-    compiles its body on each call): the jitted answer compiles once per distinct static
-    arguments, and ``jax.jit`` shares that cache between every probe that uses the same
-    function. Pair it with ``jit_matches_eager`` so that the plain call is held to the same
-    results, and with ``deterministic`` for hidden state that only an eager call shows.
+    ``jit=True`` judges the results of ``jax.jit(answer)`` (with ``static_argnums``) instead
+    of the plain call: for answers whose every eager call compiles anew (an eager
+    ``lax.scan`` traces and compiles its body on each call). The jitted answer compiles once
+    per distinct static arguments, and ``jax.jit`` shares that cache between every probe
+    that uses the same function. Pair it with ``jit_matches_eager`` so that the plain call is
+    held to the same results, and with ``deterministic`` for hidden state that only an eager
+    call shows.
     """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
-        jitted = jax.jit(fn, static_argnums=static_argnums)
+        jitted = jax.jit(fn, static_argnums=static_argnums) if jit else None
         for make in cases:
-            result = answer.call_transformed(f"jax.jit({name})", jitted, *make())
+            if jitted is None:
+                result = answer.call(name, *make())
+            else:
+                result = answer.call_transformed(f"jax.jit({name})", jitted, *make())
             problem = predicate(make(), result)
             if problem:
                 _fail(f"{signature_text(name, fn, make())}: {problem}")

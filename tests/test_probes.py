@@ -382,16 +382,16 @@ def test_runs_on_devices_needs_a_shard_map_over_every_device() -> None:
     assert probes.mapped_device_counts(jax.jit(pmapped), *make()) == [n]
 
 
-def test_jit_satisfies_checks_the_jitted_result() -> None:
+def test_satisfies_under_jit_checks_the_jitted_result() -> None:
     def positive(args: tuple, result: jax.Array) -> str | None:
         return None if bool(jnp.all(result > 0)) else "not positive"
 
     cases = [case(jnp.arange(3.0), 2)]
-    probe = probes.jit_satisfies("f", cases, positive, static_argnums=(1,), key="k", description="d")
+    probe = probes.satisfies("f", cases, positive, jit=True, static_argnums=(1,), key="k", description="d")
     assert verdict(probe, lambda x, n: x[:n] + 1) is None
     assert "not positive" in verdict(probe, lambda x, n: x[:n] - 1)
     # n must be static: a probe without static_argnums reports the reader's error under jit
-    unstatic = probes.jit_satisfies("f", cases, positive, key="k", description="d")
+    unstatic = probes.satisfies("f", cases, positive, jit=True, key="k", description="d")
     assert "jax.jit(f) raised" in verdict(unstatic, lambda x, n: x[:n] + 1)
 
 

@@ -70,16 +70,16 @@ register(Exercise(
     signature="sample_steps(key, n_steps, shape)",
     objects=("sample_steps",),
     probes=(
-        probes.jit_satisfies(
-            "sample_steps", SAMPLE_CASES, _has_shape, static_argnums=SAMPLE_STATIC,
+        probes.satisfies(
+            "sample_steps", SAMPLE_CASES, _has_shape, jit=True, static_argnums=SAMPLE_STATIC,
             key="shape", description="sample_steps returns floats of shape (n_steps, *shape)",
         ),
-        probes.jit_satisfies(
-            "sample_steps", SAMPLE_CASES[:1], _standard_normal, static_argnums=SAMPLE_STATIC,
+        probes.satisfies(
+            "sample_steps", SAMPLE_CASES[:1], _standard_normal, jit=True, static_argnums=SAMPLE_STATIC,
             key="standard-normal", description="the samples have mean 0 and standard deviation 1",
         ),
-        probes.jit_satisfies(
-            "sample_steps", SAMPLE_CASES, _steps_differ, static_argnums=SAMPLE_STATIC,
+        probes.satisfies(
+            "sample_steps", SAMPLE_CASES, _steps_differ, jit=True, static_argnums=SAMPLE_STATIC,
             key="steps-differ", description="every step draws different numbers",
         ),
         probes.uses_primitive(
@@ -173,20 +173,20 @@ register(Exercise(
         probes.program_size_independent_of_length(
             "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC,
         ),
-        probes.jit_satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS, _walk_shape, static_argnums=WALK_STATIC,
+        probes.satisfies(
+            "random_walk", WALK_CASES + LONG_WALKS, _walk_shape, jit=True, static_argnums=WALK_STATIC,
             key="shape", description="random_walk returns n whole-number positions",
         ),
-        probes.jit_satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS, _first_is_a_step, static_argnums=WALK_STATIC,
+        probes.satisfies(
+            "random_walk", WALK_CASES + LONG_WALKS, _first_is_a_step, jit=True, static_argnums=WALK_STATIC,
             key="first-position", description="positions[0] is the position after the first step",
         ),
-        probes.jit_satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS, _plus_minus_one, static_argnums=WALK_STATIC,
+        probes.satisfies(
+            "random_walk", WALK_CASES + LONG_WALKS, _plus_minus_one, jit=True, static_argnums=WALK_STATIC,
             key="steps-plus-minus-one", description="every step is +1 or -1",
         ),
-        probes.jit_satisfies(
-            "random_walk", LONG_WALKS, _steps_vary, static_argnums=WALK_STATIC,
+        probes.satisfies(
+            "random_walk", LONG_WALKS, _steps_vary, jit=True, static_argnums=WALK_STATIC,
             key="steps-vary", description="about half of the steps are +1, half -1",
         ),
         probes.deterministic("random_walk", WALK_CASES[:1]),
