@@ -14,15 +14,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import nbformat
-from nbconvert.preprocessors import ExecutePreprocessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.notebooks import ROOT, notebooks  # noqa: E402
+from scripts.notebooks import ROOT, execute, notebooks  # noqa: E402
 
 CHECK_TIMER = """
 import json, sys, time
@@ -50,12 +47,7 @@ def time_notebooks() -> None:
     print(f"{'notebook':44} {'seconds':>8}")
     total = 0.0
     for path in notebooks():
-        nb = nbformat.read(ROOT / path, as_version=4)
-        start = time.perf_counter()
-        ExecutePreprocessor(timeout=600, kernel_name="python3").preprocess(
-            nb, {"metadata": {"path": str((ROOT / path).parent)}}
-        )
-        elapsed = time.perf_counter() - start
+        _, elapsed = execute(path)
         total += elapsed
         print(f"{path.as_posix():44} {elapsed:8.1f}", flush=True)
     print(f"{'total':44} {total:8.1f}")

@@ -7,6 +7,7 @@ and the checker tests (which execute the ``answer`` cells), and the benchmark.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,21 @@ def tags(cell: Any) -> list[str]:
 
 def answer_cells(path: Path) -> list[str]:
     return [c.source for c in read(path).cells if c.cell_type == "code" and "answer" in tags(c)]
+
+
+def execute(path: Path, working_dir: Path | None = None) -> tuple[Any, float]:
+    """Run a course notebook in a fresh ``python3`` kernel; return it executed and the seconds.
+
+    The kernel starts in the notebook's folder unless ``working_dir`` says otherwise.
+    """
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    nb = read(path)
+    start = time.perf_counter()
+    ExecutePreprocessor(timeout=600, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(working_dir or (ROOT / path).parent)}}
+    )
+    return nb, time.perf_counter() - start
 
 
 def load_answers(path: Path) -> dict[str, Any]:

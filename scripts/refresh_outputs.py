@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import ExecutePreprocessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.notebooks import ROOT, notebooks  # noqa: E402
+from scripts.notebooks import ROOT, execute, notebooks  # noqa: E402
 
 
 def merge_streams(outputs: list) -> list:
@@ -39,12 +37,7 @@ def merge_streams(outputs: list) -> list:
 
 
 def refresh(path: Path) -> float:
-    nb = nbformat.read(ROOT / path, as_version=4)
-    start = time.perf_counter()
-    ExecutePreprocessor(timeout=300, kernel_name="python3").preprocess(
-        nb, {"metadata": {"path": str((ROOT / path).parent)}}
-    )
-    elapsed = time.perf_counter() - start
+    nb, elapsed = execute(path)
     for cell in nb.cells:  # run timestamps would make every refresh a diff
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":

@@ -9,11 +9,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import nbformat
-from nbconvert.preprocessors import ExecutePreprocessor
-
 import purestate
-from scripts.notebooks import ROOT, setup_source
+from scripts.notebooks import ROOT, execute, setup_source
 
 
 def test_tested_version_matches_the_pin() -> None:
@@ -57,8 +54,7 @@ def test_pip_installs_the_package_from_a_git_url(tmp_path: Path) -> None:
 
 
 def test_a_notebook_runs_from_another_working_directory(tmp_path: Path) -> None:
-    nb = nbformat.read(ROOT / "solutions" / "01_mutation.ipynb", as_version=4)
-    ExecutePreprocessor(timeout=120, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    nb, _ = execute(Path("solutions/01_mutation.ipynb"), working_dir=tmp_path)
     outputs = "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
     )
