@@ -30,7 +30,7 @@ class Exercise:
     signature: str
     objects: tuple[str, ...]
     probes: tuple[Probe, ...]
-    hint: str
+    hints: tuple[str, ...]  # graded: a nudge first, more detail later, never the solution
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
 
     @property
@@ -47,6 +47,8 @@ def register(exercise: Exercise) -> Exercise:
     """Add an exercise; ids are unique."""
     if exercise.id in _EXERCISES:
         raise ValueError(f"exercise {exercise.id} is registered twice")
+    if not exercise.hints:
+        raise ValueError(f"exercise {exercise.id} has no hint")
     keys = [probe.key for probe in exercise.probes]
     if len(keys) != len(set(keys)):
         raise ValueError(f"exercise {exercise.id} has two probes with the same key: {keys}")
@@ -159,11 +161,19 @@ def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
             ))
         else:
             outcomes.append(ProbeOutcome(probe.key, probe.description, Status.PASSED))
-    failed = any(o.status is Status.FAILED for o in outcomes)
+    failed = [o.key for o in outcomes if o.status is Status.FAILED]
     return CheckResult(
         exercise.id, exercise.signature, Status.FAILED if failed else Status.PASSED,
-        outcomes=tuple(outcomes), hint=exercise.hint,
+        outcomes=tuple(outcomes), hint=_hint_after_failure(exercise, failed),
     )
+
+
+def _hint_after_failure(exercise: Exercise, failed_keys: list[str]) -> str:
+    """The hint of the first probe that failed, or the exercise's first hint."""
+    if not failed_keys:
+        return ""
+    by_key = {probe.key: probe for probe in exercise.probes}
+    return by_key[failed_keys[0]].hint or exercise.hints[0]
 
 
 def check(exercise_id: str, *objects: Any) -> CheckResult:
@@ -184,10 +194,19 @@ def check(exercise_id: str, *objects: Any) -> CheckResult:
     return result
 
 
-def hint(exercise_id: str) -> None:
-    """Print the hint of an exercise."""
+def hint(exercise_id: str, level: int = 1) -> None:
+    """Print hint number ``level`` of an exercise (1 is a nudge; later ones say more)."""
     exercise = get(exercise_id)
     if exercise is None:
         print(_unknown(exercise_id).message)
         return
-    print(f"Hint for {exercise.id} · {exercise.signature}: {exercise.hint}")
+    count = len(exercise.hints)
+    try:
+        level = int(level)
+    except (TypeError, ValueError):
+        level = 0
+    if not 1 <= level <= count:
+        print(f"Exercise {exercise.id} has hints 1 to {count}: hint(\"{exercise.id}\", 1) … hint(\"{exercise.id}\", {count}).")
+        return
+    more = f' More: hint("{exercise.id}", {level + 1}).' if level < count else ""
+    print(f"Hint {level} of {count} for {exercise.id} · {exercise.signature}: {exercise.hints[level - 1]}{more}")

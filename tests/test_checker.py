@@ -147,14 +147,16 @@ def test_report_of_a_pass_is_stable(capsys) -> None:
 
 def test_hint_prints_for_known_and_unknown_ids(capsys) -> None:
     hint("1.1")
-    assert capsys.readouterr().out.startswith("Hint for 1.1")
+    assert capsys.readouterr().out.startswith("Hint 1 of ")
+    hint("1.1", 99)
+    assert "has hints 1 to" in capsys.readouterr().out
     hint("0.0")
     assert "There is no exercise" in capsys.readouterr().out
 
 
 def test_every_exercise_is_well_formed() -> None:
     for exercise_id, exercise in exercises().items():
-        assert exercise.hint and exercise.probes and exercise.objects, exercise_id
+        assert exercise.hints and exercise.probes and exercise.objects, exercise_id
         assert exercise.signature.split("(")[0] in exercise.objects or len(exercise.objects) > 1
 
 

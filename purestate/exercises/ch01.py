@@ -31,7 +31,7 @@ register(Exercise(
         probes.returns_fresh_object("add_item", ADD_ITEM_CASES),
         probes.deterministic("add_item", ADD_ITEM_CASES),
     ),
-    hint="Build a new list (`items + [item]` or `[*items, item]`) instead of calling `items.append`.",
+    hints=("Build a new list (`items + [item]` or `[*items, item]`) instead of calling `items.append`.",),
 ))
 
 # 1.2 ---------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ register(Exercise(
         ),
         probes.deterministic("set_nested", SET_NESTED_CASES),
     ),
-    hint="Copy the dict at each level of the path (`dict(d)` or `{**d}`), then set the key in the copy.",
+    hints=("Copy the dict at each level of the path (`dict(d)` or `{**d}`), then set the key in the copy.",),
 ))
 
 # 1.3 ---------------------------------------------------------------------------------
@@ -119,5 +119,5 @@ register(Exercise(
         Probe("default-not-shared", "calls without `log` never share a list", _default_not_shared),
         probes.returns_fresh_object("append_log", APPEND_LOG_CASES, argnum=1),
     ),
-    hint="Use `None` as the default and build a new list inside: `[*(log or []), message]`.",
+    hints=("Use `None` as the default and build a new list inside: `[*(log or []), message]`.",),
 ))

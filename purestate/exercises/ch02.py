@@ -119,9 +119,11 @@ register(Exercise(
         probes.deterministic("count_traces", COUNT_TRACES_CASES[1:2]),
         probes.inputs_unchanged("count_traces", COUNT_TRACES_CASES[3:5]),
     ),
-    hint=(
-        "Inside count_traces, define a new function that adds one to a counter and then "
-        "returns f(*args); jax.jit that new function, call it with each tuple of `calls`, and "
-        "return the counter. A new wrapper on every call means a new, empty cache."
+    hints=(
+        (
+            "Inside count_traces, define a new function that adds one to a counter and then "
+            "returns f(*args); jax.jit that new function, call it with each tuple of `calls`, and "
+            "return the counter. A new wrapper on every call means a new, empty cache."
+        ),
     ),
 ))

@@ -36,9 +36,11 @@ register(Exercise(
         probes.jit_matches_eager("update_state", UPDATE_STATE_CASES),
         probes.no_leaked_tracers("update_state", UPDATE_STATE_CASES[:1]),
     ),
-    hint=(
-        "Take the current value as an argument and return the new one: `return value + increment`. "
-        "Store nothing in a global or an attribute; the caller keeps the returned value."
+    hints=(
+        (
+            "Take the current value as an argument and return the new one: `return value + increment`. "
+            "Store nothing in a global or an attribute; the caller keeps the returned value."
+        ),
     ),
 ))
 
@@ -70,9 +72,11 @@ register(Exercise(
         probes.jit_matches_eager("predict", PREDICT_CASES),
         probes.traces_once("predict", PREDICT_CASES),
     ),
-    hint=(
-        "Read scale and shift from `params` inside the function, as arrays: never from a global, "
-        "and never through `float(...)`, which needs a concrete value that jit does not have."
+    hints=(
+        (
+            "Read scale and shift from `params` inside the function, as arrays: never from a global, "
+            "and never through `float(...)`, which needs a concrete value that jit does not have."
+        ),
     ),
 ))
 
@@ -102,8 +106,10 @@ register(Exercise(
         probes.jit_matches_eager("cumulative_log", CUMULATIVE_CASES),
         probes.no_leaked_tracers("cumulative_log", CUMULATIVE_CASES[:1]),
     ),
-    hint=(
-        "Return the history instead of appending to a list outside the function: "
-        "`history = jnp.cumsum(xs)` gives every running total at once, and `history[-1]` is the total."
+    hints=(
+        (
+            "Return the history instead of appending to a list outside the function: "
+            "`history = jnp.cumsum(xs)` gives every running total at once, and `history[-1]` is the total."
+        ),
     ),
 ))

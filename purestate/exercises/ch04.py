@@ -49,10 +49,12 @@ register(Exercise(
         ),
         probes.jit_matches_eager("mse_loss", LOSS_CASES),
     ),
-    hint=(
-        "Read both parameters from the `params` argument (`params[\"w\"]`, `params[\"b\"]`) and "
-        "use jax.numpy throughout: a value taken from a global, or passed through "
-        "`np.asarray` or `float`, is invisible to jax.grad."
+    hints=(
+        (
+            "Read both parameters from the `params` argument (`params[\"w\"]`, `params[\"b\"]`) and "
+            "use jax.numpy throughout: a value taken from a global, or passed through "
+            "`np.asarray` or `float`, is invisible to jax.grad."
+        ),
     ),
 ))
 
@@ -96,9 +98,11 @@ register(Exercise(
         ),
         probes.jit_matches_eager("set_row", SET_ROW_CASES, static_argnums=(1,)),
     ),
-    hint=(
-        "JAX arrays cannot be assigned into: `jnp.asarray(m).at[i].set(row)` returns a new "
-        "array with the row replaced (and also accepts a NumPy `m`, which it leaves alone)."
+    hints=(
+        (
+            "JAX arrays cannot be assigned into: `jnp.asarray(m).at[i].set(row)` returns a new "
+            "array with the row replaced (and also accepts a NumPy `m`, which it leaves alone)."
+        ),
     ),
 ))
 
@@ -125,9 +129,11 @@ register(Exercise(
         ),
         probes.globals_unchanged("loss_with_aux", LOSS_CASES),
     ),
-    hint=(
-        "Return the pair `(loss, preds)`, loss first: jax.value_and_grad(..., has_aux=True) "
-        "differentiates the first element and hands the second back as a plain array. "
-        "Nothing needs to be kept in a global."
+    hints=(
+        (
+            "Return the pair `(loss, preds)`, loss first: jax.value_and_grad(..., has_aux=True) "
+            "differentiates the first element and hands the second back as a plain array. "
+            "Nothing needs to be kept in a global."
+        ),
     ),
 ))

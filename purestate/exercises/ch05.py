@@ -38,9 +38,11 @@ register(Exercise(
         probes.vmap_matches_loop("count_above", COUNT_ABOVE_BATCHES, in_axes=(0, None)),
         probes.inputs_unchanged("count_above", COUNT_ABOVE_CASES),
     ),
-    hint=(
-        "Count with array operations on the whole example, e.g. `jnp.sum(x > threshold)`: a "
-        "Python `if` or `int(...)` needs a concrete value, and under `vmap` there is none."
+    hints=(
+        (
+            "Count with array operations on the whole example, e.g. `jnp.sum(x > threshold)`: a "
+            "Python `if` or `int(...)` needs a concrete value, and under `vmap` there is none."
+        ),
     ),
 ))
 
@@ -141,10 +143,12 @@ register(Exercise(
         ),
         probes.no_key_reuse("batch_dropout", DROPOUT_CASES[:1], jit=False),
     ),
-    hint=(
-        "Draw one mask for the whole batch, `jax.random.bernoulli(key, 1 - rate, xs.shape)`, "
-        "or split the key into one key per row and `vmap` over the rows; then "
-        "`jnp.where(mask, xs / (1 - rate), 0)`."
+    hints=(
+        (
+            "Draw one mask for the whole batch, `jax.random.bernoulli(key, 1 - rate, xs.shape)`, "
+            "or split the key into one key per row and `vmap` over the rows; then "
+            "`jnp.where(mask, xs / (1 - rate), 0)`."
+        ),
     ),
 ))
 
@@ -170,9 +174,11 @@ register(Exercise(
         probes.jit_matches_eager("histogram", HISTOGRAM_CASES, static_argnums=(1,)),
         probes.inputs_unchanged("histogram", HISTOGRAM_CASES),
     ),
-    hint=(
-        "Scatter-add ones: `jnp.zeros(num_bins, dtype=jnp.int32).at[indices].add(1)`. "
-        "`.set(1)` keeps one write per bin, so repeated indices count once."
+    hints=(
+        (
+            "Scatter-add ones: `jnp.zeros(num_bins, dtype=jnp.int32).at[indices].add(1)`. "
+            "`.set(1)` keeps one write per bin, so repeated indices count once."
+        ),
     ),
 ))
 
@@ -211,9 +217,11 @@ register(Exercise(
         ),
         probes.runs_on_devices("device_sum", DEVICE_SUM_CASES[0]),
     ),
-    hint=(
-        "Reshape x to (jax.local_device_count(), -1), `jax.pmap` a function that returns "
-        "`jax.lax.psum(shard.sum(), axis_name)`, and take element 0; or `jax.shard_map` over "
-        "a mesh of every device with in_specs=P(axis) and out_specs=P()."
+    hints=(
+        (
+            "Reshape x to (jax.local_device_count(), -1), `jax.pmap` a function that returns "
+            "`jax.lax.psum(shard.sum(), axis_name)`, and take element 0; or `jax.shard_map` over "
+            "a mesh of every device with in_specs=P(axis) and out_specs=P()."
+        ),
     ),
 ))

@@ -108,10 +108,12 @@ register(Exercise(
             description="jax.jit(stats_update) traces once over six updates",
         ),
     ),
-    hint=(
-        "Keep the count, the mean and the sum of squared deviations (or the sum and the sum of "
-        "squares) as arrays in a NamedTuple or a dict; stats_update builds and returns a new "
-        "one, and the population variance divides by the count, not count - 1."
+    hints=(
+        (
+            "Keep the count, the mean and the sum of squared deviations (or the sum and the sum of "
+            "squares) as arrays in a NamedTuple or a dict; stats_update builds and returns a new "
+            "one, and the population variance divides by the count, not count - 1."
+        ),
     ),
 ))
 
@@ -215,8 +217,10 @@ register(Exercise(
             lambda answer: probes.traces_once("step", particle_cases(answer)),
         ),
     ),
-    hint=(
-        "Decorate a frozen dataclass with @jax.tree_util.register_dataclass (both fields are "
-        "data fields), and return dataclasses.replace(p, position=p.position + dt * p.velocity)."
+    hints=(
+        (
+            "Decorate a frozen dataclass with @jax.tree_util.register_dataclass (both fields are "
+            "data fields), and return dataclasses.replace(p, position=p.position + dt * p.velocity)."
+        ),
     ),
 ))

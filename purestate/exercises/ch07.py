@@ -96,10 +96,12 @@ register(Exercise(
         ),
         probes.jit_matches_eager("sample_steps", SAMPLE_CASES[:1], static_argnums=SAMPLE_STATIC),
     ),
-    hint=(
-        "Make one key per step from the key you are given: `jax.random.split(key, n_steps)` "
-        "(then `jax.vmap` a draw over the keys), or `jax.random.fold_in(key, step)`. "
-        "Draw each step with its own key and never use `key` itself for a draw."
+    hints=(
+        (
+            "Make one key per step from the key you are given: `jax.random.split(key, n_steps)` "
+            "(then `jax.vmap` a draw over the keys), or `jax.random.fold_in(key, step)`. "
+            "Draw each step with its own key and never use `key` itself for a draw."
+        ),
     ),
     time_limit_s=TIME_LIMIT_S,
 ))
@@ -199,10 +201,12 @@ register(Exercise(
         probes.no_key_reuse("random_walk", WALK_CASES[:1], eager=False, static_argnums=WALK_STATIC),
         probes.jit_matches_eager("random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC),
     ),
-    hint=(
-        "Carry `(key, position)` through `jax.lax.scan(step, (key, 0), length=n)`. In `step`, "
-        "split the key, draw the step with the subkey (`jnp.where(jax.random.bernoulli(subkey), 1, -1)`), "
-        "add it to the position, and return `((new_key, new_position), new_position)`."
+    hints=(
+        (
+            "Carry `(key, position)` through `jax.lax.scan(step, (key, 0), length=n)`. In `step`, "
+            "split the key, draw the step with the subkey (`jnp.where(jax.random.bernoulli(subkey), 1, -1)`), "
+            "add it to the position, and return `((new_key, new_position), new_position)`."
+        ),
     ),
     time_limit_s=TIME_LIMIT_S,
 ))

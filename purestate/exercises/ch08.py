@@ -147,10 +147,12 @@ register(Exercise(
         (reference_momentum_init, reference_momentum_update),
         _cases({"lr": 0.05, "beta": 0.5}),
     ),
-    hint=(
-        "The velocity is the state: init returns `jax.tree.map(jnp.zeros_like, params)`; update "
-        "computes `v = beta * v + g` and `p - lr * v` with `jax.tree.map` and returns "
-        "`(new_params, new_velocity)`. Keep nothing on a global or an object."
+    hints=(
+        (
+            "The velocity is the state: init returns `jax.tree.map(jnp.zeros_like, params)`; update "
+            "computes `v = beta * v + g` and `p - lr * v` with `jax.tree.map` and returns "
+            "`(new_params, new_velocity)`. Keep nothing on a global or an object."
+        ),
     ),
 ))
 
@@ -198,9 +200,11 @@ register(Exercise(
         (reference_adam_init, reference_adam_update),
         _cases({"lr": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-3}),
     ),
-    hint=(
-        "Keep m, v and the step count in the state you return, the count as an array "
-        "(`jnp.zeros((), jnp.int32)` in init) so that jit sees a new value, not a new program. "
-        "Increment it first, so the first update uses t = 1; eps goes outside the square root."
+    hints=(
+        (
+            "Keep m, v and the step count in the state you return, the count as an array "
+            "(`jnp.zeros((), jnp.int32)` in init) so that jit sees a new value, not a new program. "
+            "Increment it first, so the first update uses t = 1; eps goes outside the square root."
+        ),
     ),
 ))

@@ -78,10 +78,12 @@ register(Exercise(
             description="jax.grad flows through rnn_forward to params and h0",
         ),
     ),
-    hint=(
-        "Write one step `step(h, x) -> (new_h, new_h)` that reads the weights from `params`, "
-        "and run it with `jax.lax.scan(step, h0, xs)`: scan returns the last carry and the "
-        "stacked outputs, which is exactly (h_T, hs)."
+    hints=(
+        (
+            "Write one step `step(h, x) -> (new_h, new_h)` that reads the weights from `params`, "
+            "and run it with `jax.lax.scan(step, h0, xs)`: scan returns the last carry and the "
+            "stacked outputs, which is exactly (h_T, hs)."
+        ),
     ),
 ))
 
@@ -122,8 +124,10 @@ register(Exercise(
         ),
         probes.jit_matches_eager("ema", EMA_CASES),
     ),
-    hint=(
-        "Carry the previous average: `step(y, x)` returns `(new_y, new_y)`. Start the carry at "
-        "`xs[0]`, scan over `xs[1:]`, and put `xs[:1]` in front of the stacked outputs."
+    hints=(
+        (
+            "Carry the previous average: `step(y, x)` returns `(new_y, new_y)`. Start the carry at "
+            "`xs[0]`, scan over `xs[1:]`, and put `xs[:1]` in front of the stacked outputs."
+        ),
     ),
 ))

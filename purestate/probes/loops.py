@@ -1,0 +1,123 @@
+"""Loops: a loop primitive instead of an unrolled Python loop, and what the loop carries."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.extend
+
+from purestate.probes.core import Answer, Case, Probe, _fail
+
+
+def jaxpr_size(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> int:
+    """The number of equations at the top level of ``fn``'s jaxpr."""
+    return len(jax.make_jaxpr(fn, static_argnums=static_argnums)(*args).jaxpr.eqns)
+
+
+
+
+def program_size_independent_of_length(
+    name: str,
+    make_of_length: Callable[[int], tuple[Any, ...]],
+    *,
+    lengths: tuple[int, int] = (4, 32),
+    static_argnums: tuple[int, ...] = (),
+    key: str = "constant-program-size",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """The jaxpr does not grow with the input length (a loop primitive, not a Python loop).
+
+    ``static_argnums`` are passed to ``jax.make_jaxpr`` (e.g. when the length is an argument).
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        short_n, long_n = lengths
+        size_of = functools.partial(jaxpr_size, static_argnums=static_argnums)
+        small = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(short_n))
+        large = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(long_n))
+        if large != small:
+            _fail(
+                f"the traced program of {name} has {small} equations for length {short_n} and "
+                f"{large} for length {long_n}: a Python loop is unrolled into the trace"
+            )
+
+    return Probe(
+        key,
+        description or f"the traced program of {name} does not grow with the sequence length",
+        run,
+        hint,
+    )
+
+
+def loop_carry_avals(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> list[list[Any]]:
+    """The abstract values (shape and dtype) each loop in ``fn``'s jaxpr carries.
+
+    One list per ``scan`` or ``while`` equation, nested loops included. JAX moves a value
+    that the loop body passes through unchanged out of the carry and into the loop's
+    constants, so what is listed here is state the body updates on every iteration.
+    """
+    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+    loops: list[list[Any]] = []
+
+    def carried(eqn: Any) -> list[Any]:
+        params = eqn.params
+        if eqn.primitive.name == "while":
+            return list(eqn.invars[params["cond_nconsts"] + params["body_nconsts"]:])
+        if "ft_in" in params:  # JAX 0.12: consts, carry and xs as one flat tree
+            _, carry, _ = params["ft_in"].update(list(eqn.invars)).unpack()
+            return list(carry)
+        start = params["num_consts"]
+        return list(eqn.invars[start:start + params["num_carry"]])
+
+    def visit(jaxpr: Any) -> None:
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name in ("scan", "while"):
+                loops.append([var.aval for var in carried(eqn)])
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub)
+
+    visit(closed.jaxpr)
+    return loops
+
+
+def is_prng_key(aval: Any) -> bool:
+    """Whether an abstract value is a typed PRNG key array (from ``jax.random.key``)."""
+    return jax.dtypes.issubdtype(getattr(aval, "dtype", None), jax.dtypes.prng_key)
+
+
+def loop_carries(
+    name: str,
+    make: Case,
+    carried: Callable[[Any], bool],
+    *,
+    what: str,
+    static_argnums: tuple[int, ...] = (),
+    key: str = "loop-carry",
+    description: str,
+    hint: str = "",
+) -> Probe:
+    """Some loop (``scan`` or ``while``) in the answer's jaxpr carries a value with ``carried(aval)``.
+
+    For lessons where the state must travel through the loop, e.g. a PRNG key split on
+    every step (``carried=is_prng_key``). ``what`` names that value in the message. A value
+    the body never changes does not count as carried (see ``loop_carry_avals``).
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        carries_of = functools.partial(loop_carry_avals, static_argnums=static_argnums)
+        loops = answer.call_transformed(f"jax.make_jaxpr({name})", carries_of, fn, *make())
+        if not loops:
+            _fail(f"the jaxpr of {name} contains no loop (scan or while): {what} has no carry to travel in")
+        if not any(carried(aval) for avals in loops for aval in avals):
+            _fail(
+                f"no loop in {name} carries {what} that changes from step to step: "
+                "put it in the carry, update it in the body and return the new value"
+            )
+
+    return Probe(key, description, run, hint)

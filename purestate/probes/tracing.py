@@ -1,0 +1,155 @@
+"""Tracing: jit against eager, trace counts, leaked tracers, primitives in the jaxpr."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.extend
+
+from purestate.compare import mismatch
+from purestate.runner import ReaderError
+from purestate.probes.core import Answer, Case, Probe, _fail, fresh_jit
+
+
+def jit_matches_eager(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    static_argnums: tuple[int, ...] = (),
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    key: str = "jit-matches-eager",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """``jax.jit(answer)`` runs and returns what the plain call returns."""
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        jitted = fresh_jit(fn, static_argnums=static_argnums)
+        for make in cases:
+            eager = answer.call(name, *make())
+            compiled = answer.call_transformed(f"jax.jit({name})", jitted, *make())
+            found = mismatch(eager, compiled, rtol=rtol, atol=atol)
+            if found:
+                _fail(f"jax.jit({name}) and {name} disagree: {found}")
+
+    return Probe(key, description or f"jax.jit({name}) returns what {name} returns", run, hint)
+
+
+def traces_once(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    static_argnums: tuple[int, ...] = (),
+    max_traces: int = 1,
+    key: str = "traces-once",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """One ``jax.jit`` of the answer traces at most ``max_traces`` times over all cases.
+
+    The cases should share shapes, dtypes and tree structure, so that only values change.
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        traces = 0
+
+        def counted(*args: Any) -> Any:
+            nonlocal traces
+            traces += 1
+            return fn(*args)
+
+        jitted = jax.jit(counted, static_argnums=static_argnums)
+        for make in cases:
+            answer.call_transformed(f"jax.jit({name})", jitted, *make())
+        if traces > max_traces:
+            _fail(
+                f"jax.jit({name}) traced {traces} times over {len(cases)} calls whose arguments "
+                f"differ only in value; expected at most {max_traces}"
+            )
+
+    return Probe(
+        key,
+        description or f"jax.jit({name}) traces once for new values of the same shape",
+        run,
+        hint,
+    )
+
+
+def no_leaked_tracers(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    static_argnums: tuple[int, ...] = (),
+    key: str = "no-leaked-tracers",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """Under ``jax.checking_leaks()``, ``jax.jit(answer)`` keeps no tracer after tracing."""
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        for make in cases:
+            jitted = fresh_jit(fn, static_argnums=static_argnums)
+            try:
+                with jax.checking_leaks():
+                    answer.call_transformed(f"jax.jit({name})", jitted, *make())
+            except ReaderError as error:
+                if "leak" in str(error.error).lower():
+                    _fail(
+                        f"jax.jit({name}) leaked a tracer: a value from inside the trace is kept "
+                        "after the function returned (in a list, a global or an attribute)"
+                    )
+                raise
+
+    return Probe(key, description or f"jax.jit({name}) leaks no tracer", run, hint)
+
+
+
+
+def jaxpr_primitives(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> set[str]:
+    """Every primitive in ``fn``'s jaxpr, sub-jaxprs (loop bodies, branches) included."""
+    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+    found: set[str] = set()
+
+    def visit(jaxpr: Any) -> None:
+        for eqn in jaxpr.eqns:
+            found.add(eqn.primitive.name)
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub)
+
+    visit(closed.jaxpr)
+    return found
+
+
+
+
+def uses_primitive(
+    name: str,
+    make: Case,
+    primitives: set[str],
+    *,
+    static_argnums: tuple[int, ...] = (),
+    key: str = "uses-loop-primitive",
+    description: str,
+    hint: str = "",
+) -> Probe:
+    """The answer's jaxpr contains at least one of ``primitives`` (e.g. ``{"scan", "while"}``).
+
+    ``static_argnums`` are passed to ``jax.make_jaxpr`` (e.g. a loop length).
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        primitives_of = functools.partial(jaxpr_primitives, static_argnums=static_argnums)
+        found = answer.call_transformed(f"jax.make_jaxpr({name})", primitives_of, fn, *make())
+        if not found & primitives:
+            wanted = " or ".join(sorted(primitives))
+            _fail(f"the jaxpr of {name} contains no {wanted}")
+
+    return Probe(key, description, run, hint)

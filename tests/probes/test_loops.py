@@ -1,0 +1,87 @@
+"""Unit tests of the loop probes (`purestate/probes/loops.py`)."""
+
+from __future__ import annotations
+
+
+import jax
+import jax.numpy as jnp
+
+from purestate import probes
+from purestate.probes import case
+from tests.probes.helpers import verdict
+
+
+def python_loop_sum(xs: jax.Array) -> jax.Array:
+    total = jnp.float32(0)
+    for x in xs:
+        total = total + x
+    return total
+
+
+def scan_sum(xs: jax.Array) -> jax.Array:
+    return jax.lax.scan(lambda carry, x: (carry + x, None), jnp.float32(0), xs)[0]
+
+
+def test_loop_structure_probes() -> None:
+    uses = probes.uses_primitive("f", case(jnp.ones(5)), {"scan", "while"}, description="a loop primitive")
+    size = probes.program_size_independent_of_length("f", lambda n: (jnp.ones(n),))
+    assert verdict(uses, scan_sum) is None and verdict(size, scan_sum) is None
+    assert "no scan or while" in verdict(uses, python_loop_sum)
+    assert "unrolled" in verdict(size, python_loop_sum)
+
+
+def _walk_carrying_key(key: jax.Array, n: int) -> jax.Array:
+    def step(carry: tuple, _: None) -> tuple:
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, 0), length=n)[1]
+
+
+def _walk_over_split_keys(key: jax.Array, n: int) -> jax.Array:
+    def step(position: jax.Array, subkey: jax.Array) -> tuple:
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1)
+        return position, position
+
+    return jax.lax.scan(step, 0, jax.random.split(key, n))[1]
+
+
+def _walk_key_passed_through(key: jax.Array, n: int) -> jax.Array:
+    def step(carry: tuple, _: None) -> tuple:
+        key, position = carry  # the key goes back unchanged: it is a constant, not state
+        position = position + jnp.where(jax.random.bernoulli(jax.random.fold_in(key, position)), 1, -1)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, 0), length=n)[1]
+
+
+def _walk_while_loop(key: jax.Array, n: int) -> jax.Array:
+    def body(carry: tuple) -> tuple:
+        i, key, positions = carry
+        key, subkey = jax.random.split(key)
+        step = jnp.where(jax.random.bernoulli(subkey), 1, -1)
+        return i + 1, key, positions.at[i].set(positions[i - 1] * (i > 0) + step)
+
+    return jax.lax.while_loop(lambda c: c[0] < n, body, (0, key, jnp.zeros(n, jnp.int32)))[2]
+
+
+def test_loop_carry_avals_lists_what_the_body_updates() -> None:
+    loops = probes.loop_carry_avals(_walk_carrying_key, jax.random.key(0), 4, static_argnums=(1,))
+    assert [[probes.is_prng_key(a) for a in avals] for avals in loops] == [[True, False]]
+    passed_through = probes.loop_carry_avals(_walk_key_passed_through, jax.random.key(0), 4, static_argnums=(1,))
+    assert not any(probes.is_prng_key(a) for avals in passed_through for a in avals)
+
+
+def test_loop_carries_finds_a_key_in_scan_and_while_carries() -> None:
+    probe = probes.loop_carries(
+        "f", lambda: (jax.random.key(0), 4), probes.is_prng_key, what="a PRNG key",
+        static_argnums=(1,), description="d",
+    )
+    assert verdict(probe, _walk_carrying_key) is None
+    assert verdict(probe, _walk_while_loop) is None
+    assert "no loop in f carries a PRNG key" in verdict(probe, _walk_over_split_keys)
+    assert "no loop in f carries a PRNG key" in verdict(probe, _walk_key_passed_through)
+    no_loop = verdict(probe, lambda key, n: jnp.cumsum(jax.random.randint(key, (n,), 0, 2)))
+    assert "contains no loop" in no_loop
