@@ -128,14 +128,40 @@ def _array_mismatch(expected: Any, got: Any, *, rtol: float, atol: float, path: 
         return f"expected shape {want.shape}{_where(path)}, got shape {have.shape}"
     want_kind, have_kind = _dtype_family(want.dtype), _dtype_family(have.dtype)
     if want_kind != have_kind:
-        return f"expected {want_kind} values{_where(path)}, got dtype {have.dtype}"
+        return f"expected {want_kind} values (dtype {want.dtype}){_where(path)}, got dtype {have.dtype}"
+    # Narrower than expected loses values (float16 rounds, int8 wraps); wider than 32 bits
+    # is fine (NumPy's int64 against JAX's int32).
+    if have.dtype.itemsize < min(want.dtype.itemsize, 4):
+        return f"expected dtype {want.dtype}{_where(path)}, got dtype {have.dtype}, which is narrower"
     if want_kind == "boolean" or want_kind == "integer":
         equal = np.array_equal(want, have)
     else:
         equal = bool(np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True))
     if not equal:
-        return f"expected {short(want)}{_where(path)}, got {short(have)}"
+        return f"expected {short(want)}{_where(path)}, got {short(have)}{_difference(want, have)}"
     return None
+
+
+def _difference(want: np.ndarray, have: np.ndarray) -> str:
+    """Where the largest difference is, and how large, for numeric arrays."""
+    if want.dtype == np.bool_ or not np.issubdtype(want.dtype, np.number):
+        return ""
+    with np.errstate(all="ignore"):
+        diff = np.abs(have.astype(np.float64) - want.astype(np.float64))
+    nan_mismatch = np.isnan(want) != np.isnan(have)
+    if nan_mismatch.any():
+        index = np.unravel_index(int(np.argmax(nan_mismatch)), want.shape) if want.ndim else ()
+        where = f" at index {tuple(int(i) for i in index)}" if want.ndim else ""
+        return f"; NaN where a number was expected, or the reverse{where}"
+    diff = np.where(np.isnan(diff), 0.0, diff)
+    if not diff.size or not diff.max():
+        return ""
+    worst = float(diff.max())
+    if want.ndim == 0:
+        return f"; off by {worst:.6g}"
+    index = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
+    count = int(np.count_nonzero(diff))
+    return f"; {count} of {diff.size} element(s) differ, the largest by {worst:.6g} at index {index}"
 
 
 def _dtype_family(dtype: np.dtype) -> str:
