@@ -89,7 +89,9 @@ def execute(path: Path, working_dir: Path | None = None) -> tuple[Any, float]:
 
     nb = read(path)
     start = time.perf_counter()
-    ExecutePreprocessor(timeout=600, kernel_name="python3").preprocess(
+    # The kernel logs an "unencrypted TCP transport" warning on every start; errors still show.
+    quiet = ["--IPKernelApp.log_level=ERROR"]
+    ExecutePreprocessor(timeout=600, kernel_name="python3", extra_arguments=quiet).preprocess(
         nb, {"metadata": {"path": str(working_dir or (ROOT / path).parent)}}
     )
     return nb, time.perf_counter() - start
