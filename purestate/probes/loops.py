@@ -12,9 +12,29 @@ import jax.extend
 from purestate.probes.core import Answer, Case, Probe, _fail
 
 
-def jaxpr_size(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> int:
-    """The number of equations at the top level of ``fn``'s jaxpr."""
-    return len(jax.make_jaxpr(fn, static_argnums=static_argnums)(*args).jaxpr.eqns)
+def jaxpr_size(
+    fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = (), recursive: bool = False
+) -> int:
+    """The number of equations in ``fn``'s jaxpr: at its top level, or in every sub-jaxpr too.
+
+    ``recursive=True`` adds the equations of every jaxpr held in an equation's parameters (a
+    nested ``jax.jit``, a ``custom_jvp``/``custom_vjp`` function, a ``checkpoint``, the
+    branches of a ``cond``, a loop body), each time the equation occurs. A loop body is one
+    jaxpr however many steps it runs, so it counts once; a Python loop inside a nested
+    ``jax.jit`` is unrolled into that ``jit``'s jaxpr and counts step by step, although the
+    top level shows a single ``pjit`` equation.
+    """
+    jaxpr = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args).jaxpr
+    if not recursive:
+        return len(jaxpr.eqns)
+
+    def count(inner: Any) -> int:
+        return sum(
+            1 + sum(count(sub) for sub in jax.extend.core.jaxprs_in_params(eqn.params))
+            for eqn in inner.eqns
+        )
+
+    return count(jaxpr)
 
 
 
@@ -25,6 +45,7 @@ def program_size_independent_of_length(
     *,
     lengths: tuple[int, int] = (4, 32),
     static_argnums: tuple[int, ...] = (),
+    recursive: bool = False,
     key: str = "constant-program-size",
     description: str | None = None,
     hint: str = "",
@@ -32,17 +53,21 @@ def program_size_independent_of_length(
     """The jaxpr does not grow with the input length (a loop primitive, not a Python loop).
 
     ``static_argnums`` are passed to ``jax.make_jaxpr`` (e.g. when the length is an argument).
+    ``recursive=True`` counts the equations of nested jaxprs too (see ``jaxpr_size``), so a
+    Python loop hidden inside a nested ``jax.jit`` (one ``pjit`` equation at the top level)
+    is seen; a loop primitive's body still counts once.
     """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
         short_n, long_n = lengths
-        size_of = functools.partial(jaxpr_size, static_argnums=static_argnums)
+        size_of = functools.partial(jaxpr_size, static_argnums=static_argnums, recursive=recursive)
         small = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(short_n))
         large = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(long_n))
         if large != small:
+            nested = " (nested jaxprs included)" if recursive else ""
             _fail(
-                f"the traced program of {name} has {small} equations for length {short_n} and "
+                f"the traced program of {name} has {small} equations{nested} for length {short_n} and "
                 f"{large} for length {long_n}: a Python loop is unrolled into the trace"
             )
 

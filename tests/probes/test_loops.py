@@ -85,3 +85,30 @@ def test_loop_carries_finds_a_key_in_scan_and_while_carries() -> None:
     assert "no loop in f carries a PRNG key" in verdict(probe, _walk_key_passed_through)
     no_loop = verdict(probe, lambda key, n: jnp.cumsum(jax.random.randint(key, (n,), 0, 2)))
     assert "contains no loop" in no_loop
+
+
+def _jitted_python_loop_sum(xs: jax.Array) -> jax.Array:
+    # a Python loop inside a nested jax.jit: the top level is one pjit equation
+    return jax.jit(python_loop_sum)(xs)
+
+
+def _python_loop_in_checkpoint(xs: jax.Array) -> jax.Array:
+    return jax.checkpoint(python_loop_sum)(xs)
+
+
+def _scan_in_nested_jit(xs: jax.Array) -> jax.Array:
+    return jax.jit(scan_sum)(xs)
+
+
+def test_recursive_program_size_sees_loops_inside_nested_jaxprs() -> None:
+    top = probes.program_size_independent_of_length("f", lambda n: (jnp.ones(n),))
+    deep = probes.program_size_independent_of_length("f", lambda n: (jnp.ones(n),), recursive=True)
+    assert verdict(top, _jitted_python_loop_sum) is None  # the hole the option closes
+    assert "nested jaxprs included" in verdict(deep, _jitted_python_loop_sum)
+    assert "unrolled" in verdict(deep, _python_loop_in_checkpoint)
+    assert "unrolled" in verdict(deep, python_loop_sum)
+    assert verdict(deep, scan_sum) is None and verdict(deep, _scan_in_nested_jit) is None
+    # a loop body counts once: the scan equation plus its body's equations, at every length
+    assert probes.jaxpr_size(scan_sum, jnp.ones(3), recursive=True) == probes.jaxpr_size(
+        scan_sum, jnp.ones(50), recursive=True
+    ) > probes.jaxpr_size(scan_sum, jnp.ones(3))
