@@ -35,7 +35,7 @@ from purestate.probes.loops import (
     program_size_independent_of_length,
 )
 from purestate.probes.purity import deterministic, globals_unchanged, inputs_unchanged, returns_fresh_object
-from purestate.probes.randomness import no_key_reuse, varies_with
+from purestate.probes.randomness import draws_from_keys, key_draw_count, no_key_reuse, varies_with
 from purestate.probes.state import (
     fold_inputs_unchanged,
     fold_matches_reference,
@@ -52,7 +52,7 @@ __all__ = [
     "inputs_unchanged", "deterministic", "returns_fresh_object", "globals_unchanged",
     "jit_matches_eager", "traces_once", "no_leaked_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",
-    "no_key_reuse", "varies_with",
+    "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count",
     "vmap_matches_loop", "mapped_device_counts", "runs_on_devices",
     "jaxpr_size", "program_size_independent_of_length", "loop_carry_avals", "is_prng_key", "loop_carries",
     "from_answer", "leaves_are_arrays", "fold_matches_reference", "fold_traces_once", "fold_inputs_unchanged",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.extend
@@ -83,6 +86,76 @@ def varies_with(
                 _fail(
                     f"{signature_text(name, getattr(answer, name), make_a())} and "
                     f"{signature_text(name, getattr(answer, name), make_b())} returned the same result"
+                )
+
+    return Probe(key, description, run, hint)
+
+
+def key_draw_count(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> float:
+    """How many keys ``fn``'s traced program draws random bits from.
+
+    Every sampler (``normal``, ``uniform``, ``bernoulli``, ``randint`` …) turns keys into
+    bits with the ``random_bits`` primitive; one such equation on a key array of shape
+    ``(k,)`` (e.g. under ``vmap`` over split keys) draws from ``k`` keys. Equations in a
+    ``scan`` body count once per iteration, in a ``cond`` the largest branch counts, and a
+    draw inside a ``while`` loop (unknown trip count) counts as ``inf``. One draw of shape
+    ``(n, …)`` from one key counts 1, however many numbers it makes.
+    """
+    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+
+    def count(jaxpr: Any) -> float:
+        total = 0.0
+        for eqn in jaxpr.eqns:
+            name = eqn.primitive.name
+            subs = list(jax.extend.core.jaxprs_in_params(eqn.params))
+            if name == "random_bits":
+                total += math.prod(getattr(eqn.invars[0].aval, "shape", ()))
+            elif name == "scan":
+                total += eqn.params["length"] * sum(count(sub) for sub in subs)
+            elif name == "while":
+                total += math.inf if any(count(sub) for sub in subs) else 0.0
+            elif name == "cond":
+                total += max((count(sub) for sub in subs), default=0.0)
+            else:
+                total += sum(count(sub) for sub in subs)
+        return total
+
+    return count(closed.jaxpr)
+
+
+def draws_from_keys(
+    name: str,
+    cases: Sequence[Case],
+    at_least: Callable[[tuple[Any, ...]], int],
+    *,
+    per: str = "step",
+    static_argnums: tuple[int, ...] = (),
+    key: str = "key-per-draw",
+    description: str,
+    hint: str = "",
+) -> Probe:
+    """The traced program draws from at least ``at_least(args)`` keys (see ``key_draw_count``).
+
+    ``per`` names the unit that needs a key of its own in the message ("step", "layer").
+
+    For lessons where each step (example, layer) must get a key of its own: one draw of
+    shape ``(n_steps, …)`` from one key gives numbers just as random, but not one key per
+    step. The count is structural, so pair it with a probe that the steps differ (a loop
+    that draws every step from the same key counts one key per iteration).
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        count_of = functools.partial(key_draw_count, static_argnums=static_argnums)
+        for make in cases:
+            args = make()
+            wanted = at_least(args)
+            found = answer.call_transformed(f"jax.make_jaxpr({name})", count_of, fn, *args)
+            if found < wanted:
+                _fail(
+                    f"{signature_text(name, fn, args)} draws its random numbers from {found:g} "
+                    f"key(s); expected at least {wanted}, one per {per}: derive a key per {per} "
+                    f"(split or fold_in) and draw each {per} with its own key"
                 )
 
     return Probe(key, description, run, hint)

@@ -41,3 +41,31 @@ def test_varies_with_and_no_key_reuse_under_jit_only() -> None:
     assert verdict(varies, splits) is None and verdict(reuse, splits) is None
     assert "returned the same result" in verdict(varies, ignores_key)
     assert "PRNG key twice" in verdict(reuse, reuses)
+
+
+def test_key_draw_count_and_draws_from_keys() -> None:
+    def one_draw(key: jax.Array, n: int) -> jax.Array:
+        return jax.random.normal(key, (n, 3))
+
+    def vmapped(key: jax.Array, n: int) -> jax.Array:
+        return jax.vmap(lambda k: jax.random.normal(k, (3,)))(jax.random.split(key, n))
+
+    def scanned(key: jax.Array, n: int) -> jax.Array:
+        def body(k: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+            k, sub = jax.random.split(k)
+            return k, jax.random.normal(sub, (3,))
+
+        return jax.lax.scan(body, key, length=n)[1]
+
+    def looped(key: jax.Array, n: int) -> jax.Array:
+        return jnp.stack([jax.random.normal(jax.random.fold_in(key, i), (3,)) for i in range(n)])
+
+    key = jax.random.key(0)
+    assert probes.key_draw_count(one_draw, key, 5, static_argnums=(1,)) == 1
+    for fn in (vmapped, scanned, looped):
+        assert probes.key_draw_count(fn, key, 5, static_argnums=(1,)) == 5, fn.__name__
+    probe = probes.draws_from_keys(
+        "f", [case(key, 5)], lambda args: args[1], static_argnums=(1,), description="a key per step"
+    )
+    assert verdict(probe, scanned) is None
+    assert "from 1 key(s); expected at least 5" in verdict(probe, one_draw)
