@@ -43,14 +43,21 @@ from purestate.probes.state import (
     from_answer,
     leaves_are_arrays,
 )
-from purestate.probes.tracing import jaxpr_primitives, jit_matches_eager, no_leaked_tracers, traces_once, uses_primitive
+from purestate.probes.tracing import (
+    jaxpr_primitives,
+    jit_matches_eager,
+    keeps_no_tracers,
+    no_leaked_tracers,
+    traces_once,
+    uses_primitive,
+)
 from purestate.runner import ProbeFailure
 
 __all__ = [
     "Answer", "Case", "Probe", "ProbeFailure", "case", "reference", "fresh_jit", "fresh_keys", "signature_text",
     "matches_reference", "satisfies",
     "inputs_unchanged", "deterministic", "returns_fresh_object", "globals_unchanged",
-    "jit_matches_eager", "traces_once", "no_leaked_tracers", "jaxpr_primitives", "uses_primitive",
+    "jit_matches_eager", "traces_once", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",
     "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count",
     "vmap_matches_loop", "mapped_device_counts", "runs_on_devices",

@@ -153,3 +153,36 @@ def uses_primitive(
             _fail(f"the jaxpr of {name} contains no {wanted}")
 
     return Probe(key, description, run, hint)
+
+
+def keeps_no_tracers(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    key: str = "no-leaked-tracers",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """The answer, called as it is under ``jax.checking_leaks()``, keeps no tracer.
+
+    For answers that trace something themselves (call ``jax.jit``, ``jax.grad`` or
+    ``jax.make_jaxpr`` inside): a tracer the traced function stores in a list, a closure
+    cell or a global outlives its trace, and JAX's leak checker raises when that trace
+    ends. ``no_leaked_tracers`` is the probe for answers that the checker jits itself.
+    """
+
+    def run(answer: Answer) -> None:
+        for make in cases:
+            try:
+                with jax.checking_leaks():
+                    answer.call(name, *make())
+            except ReaderError as error:
+                if "leak" in str(error.error).lower():
+                    _fail(
+                        f"{name} leaked a tracer: a value from inside a trace (a tracer) was still "
+                        "referenced after the trace ended (in a list, a closure, a global or an "
+                        "attribute)"
+                    )
+                raise
+
+    return Probe(key, description or f"{name} keeps no tracer after a trace ends", run, hint)

@@ -37,3 +37,30 @@ def test_no_leaked_tracers_sees_a_stashed_tracer() -> None:
     assert verdict(probe, affine) is None
     assert "leaked a tracer" in verdict(probe, stashes)
     _leaked.clear()
+
+
+def test_keeps_no_tracers_sees_a_tracer_kept_by_the_answers_own_jit() -> None:
+    def counts(x: jax.Array) -> int:
+        kept = []
+
+        def body(y: jax.Array) -> jax.Array:
+            kept.append(None)
+            return y * 2
+
+        jax.jit(body)(x)
+        return len(kept)
+
+    def stashes(x: jax.Array) -> int:
+        kept = []
+
+        def body(y: jax.Array) -> jax.Array:
+            kept.append(y)  # the tracer outlives the trace
+            return y * 2
+
+        jax.jit(body)(x)
+        return len(kept)
+
+    probe = probes.keeps_no_tracers("f", [case(jax.numpy.ones(3))])
+    assert verdict(probe, counts) is None
+    assert "leaked a tracer" in verdict(probe, stashes)
+    assert "ZeroDivisionError" in verdict(probe, lambda x: 1 / 0)
