@@ -25,7 +25,13 @@ Exercise modules import everything from here: ``from purestate import probes``.
 
 from purestate.probes.core import Answer, Case, Probe, case, fresh_jit, fresh_keys, reference, signature_text
 from purestate.probes.correctness import matches_reference, satisfies
-from purestate.probes.devices import mapped_device_counts, runs_on_devices, vmap_matches_loop
+from purestate.probes.devices import (
+    mapped_device_counts,
+    psum_device_spans,
+    psum_over_devices,
+    runs_on_devices,
+    vmap_matches_loop,
+)
 from purestate.probes.gradients import grad_matches_reference, grad_of_loss_matches_reference
 from purestate.probes.loops import (
     is_prng_key,
@@ -60,7 +66,7 @@ __all__ = [
     "jit_matches_eager", "traces_once", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",
     "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count",
-    "vmap_matches_loop", "mapped_device_counts", "runs_on_devices",
+    "vmap_matches_loop", "mapped_device_counts", "runs_on_devices", "psum_device_spans", "psum_over_devices",
     "jaxpr_size", "program_size_independent_of_length", "loop_carry_avals", "is_prng_key", "loop_carries",
     "from_answer", "leaves_are_arrays", "fold_matches_reference", "fold_traces_once", "fold_inputs_unchanged",
 ]

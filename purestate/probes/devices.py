@@ -106,3 +106,72 @@ def runs_on_devices(
             _fail(f"{name} maps over {max(sizes)} device(s); expected all {wanted} local devices")
 
     return Probe(key, description or f"{name} spreads its work over every local device", run, hint)
+
+
+def psum_device_spans(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> list[int]:
+    """For each ``psum`` inside a ``shard_map`` (or ``pmap``) of ``fn``, how many devices it sums over.
+
+    A ``psum`` names the axes it reduces: mesh axes of the enclosing ``shard_map`` (each
+    spanning that axis's devices), or, after ``jax.vmap`` with an ``axis_name``, a positional
+    batch axis, which spans no device. The span of a ``psum`` is the product of the sizes of
+    the mesh axes it names (1 when it names none). A ``psum`` outside every ``shard_map``
+    runs on one device and is not listed.
+    """
+    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+    spans: list[int] = []
+
+    def visit(jaxpr: Any, axes: dict[str, int]) -> None:
+        for eqn in jaxpr.eqns:
+            inner = axes
+            name = eqn.primitive.name
+            if name == "shard_map" and "mesh" in eqn.params:
+                inner = {**axes, **{str(k): int(v) for k, v in dict(eqn.params["mesh"].shape).items()}}
+            elif name == "xla_pmap":
+                size = int(eqn.params.get("global_axis_size", eqn.params.get("axis_size", 1)))
+                inner = {**axes, str(eqn.params.get("axis_name")): size}
+            elif name in ("psum", "psum_invariant") and axes:
+                named = [a for a in eqn.params.get("axes", ()) if isinstance(a, str)]
+                spans.append(int(np.prod([axes.get(a, 1) for a in named])) if named else 1)
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub, inner)
+
+    visit(closed.jaxpr, {})
+    return spans
+
+
+def psum_over_devices(
+    name: str,
+    make: Case,
+    *,
+    devices: Callable[[], int] | None = None,
+    static_argnums: tuple[int, ...] = (),
+    key: str = "psum-over-devices",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """Inside a ``shard_map`` or ``pmap``, a ``psum`` runs over the device axes.
+
+    Passes when some ``psum`` in the answer's jaxpr sums over mesh axes that together span
+    ``devices()`` devices (default: every local device). Fails for a ``psum`` over a
+    ``jax.vmap`` axis inside the per-device function, a ``psum`` over only part of a 2-D mesh,
+    and per-device partial sums added up after the ``shard_map`` (no ``psum`` at all).
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        wanted = devices() if devices is not None else jax.local_device_count()
+        spans_of = functools.partial(psum_device_spans, static_argnums=static_argnums)
+        spans = answer.call_transformed(f"jax.make_jaxpr({name})", spans_of, fn, *make())
+        if not spans:
+            _fail(
+                f"no psum runs inside a shard_map or pmap of {name}: the per-device results are "
+                "combined somewhere else (after the map, on one device)"
+            )
+        if max(spans) < wanted:
+            _fail(
+                f"the psum(s) inside the shard_map or pmap of {name} sum over {max(spans)} device(s), "
+                f"not over all {wanted}: a psum must name the mapped device axis (a jax.vmap axis "
+                "spans no device)"
+            )
+
+    return Probe(key, description or f"a psum in {name} sums over the device axis", run, hint)
