@@ -10,7 +10,10 @@ STAMP := $(VENV)/.installed
 export JAX_PLATFORMS ?= cpu
 export PYTHONHASHSEED := 0
 
-.PHONY: book test venv sync refresh bench clean
+# The oldest JAX the checker supports; `make test` also runs the exercise checks on it.
+OLDEST_JAX := 0.10.2
+
+.PHONY: book test test-jax venv sync refresh bench clean
 
 venv: $(STAMP)
 
@@ -27,6 +30,21 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-jax JAX=$(OLDEST_JAX)
+
+# The exercise checks (stubs, solutions, known right and wrong answers) on another JAX, in a
+# lean environment of that JAX, NumPy and the package: make test-jax JAX=0.11.2
+test-jax:
+	@test -n "$(JAX)" || { echo "usage: make test-jax JAX=<version>"; exit 1; }
+	@test -f .venv-jax-$(JAX)/.installed || { \
+	  set -e; rm -rf .venv-jax-$(JAX); $(PYTHON) -m venv .venv-jax-$(JAX); \
+	  .venv-jax-$(JAX)/bin/python -m pip install --quiet "jax==$(JAX)" "jaxlib==$(JAX)" -r requirements-checks.txt; \
+	  touch .venv-jax-$(JAX)/.installed; }
+	.venv-jax-$(JAX)/bin/python -m pip install --quiet .
+	.venv-jax-$(JAX)/bin/python -c 'import jax, sys; sys.exit(0 if jax.__version__ == "$(JAX)" else "installing purestate changed JAX $(JAX) to " + jax.__version__)'
+	cd .venv-jax-$(JAX) && ./bin/python -c 'import purestate, sys; sys.exit(0 if "site-packages" in purestate.__file__ else "purestate was not installed")'
+	.venv-jax-$(JAX)/bin/python -m pytest -o addopts="-p no:cacheprovider -ra -n 2 --dist loadfile" \
+	  tests/test_exercise_notebooks.py tests/wrong_answers
 
 sync: $(STAMP)
 	$(BIN)/python scripts/sync_notebooks.py
@@ -40,4 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache .venv-jax-*

@@ -8,5 +8,6 @@
 from purestate.display import TESTED_JAX_VERSION, setup_notebook, show_error
 from purestate.registry import check, hint
 from purestate.report import CheckResult, Status
+from purestate.runtime import devices
 
-__all__ = ["check", "hint", "show_error", "setup_notebook", "CheckResult", "Status", "TESTED_JAX_VERSION"]
+__all__ = ["check", "hint", "show_error", "setup_notebook", "devices", "CheckResult", "Status", "TESTED_JAX_VERSION"]

@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator
 
 from purestate.runner import format_exception
+from purestate.runtime import TESTED_JAX_VERSION, choose_devices, prepare_cpu_devices, version_notice
 
-#: The JAX version every stored output in the course was produced with.
-TESTED_JAX_VERSION = "0.12.0.1"
+__all__ = ["TESTED_JAX_VERSION", "setup_notebook", "show_error"]
 
 
 @contextlib.contextmanager
@@ -27,26 +27,24 @@ def show_error() -> Iterator[None]:
 
 
 def setup_notebook(cpu_devices: int | None = None) -> None:
-    """Configure JAX for a page and print the version line.
+    """Configure JAX for a page and print what it runs on.
 
-    ``cpu_devices`` splits the host CPU into that many JAX devices (for the ``pmap`` and
-    ``shard_map`` sections); it must run before the first JAX operation of the session.
+    ``cpu_devices`` asks for that many devices (for the ``pmap`` and ``shard_map``
+    sections): the default backend's when it has them, else the host CPU split into that
+    many (which must happen before the first JAX operation of the session). The line
+    printed says which; the page's own cells take them from ``purestate.devices(n)``.
     """
     import jax
 
+    problem = prepare_cpu_devices(cpu_devices) if cpu_devices is not None else None
+    available = jax.devices()
+    kinds = sorted({d.platform for d in available})
+    print(f"JAX {jax.__version__} · {len(available)} {'/'.join(kinds)} device(s)")
     if cpu_devices is not None:
         try:
-            jax.config.update("jax_num_cpu_devices", cpu_devices)
+            print(f"This page runs on {choose_devices(cpu_devices, available, jax.devices('cpu')).description}.")
         except RuntimeError as error:
-            print(
-                f"Could not split the CPU into {cpu_devices} devices ({format_exception(error)}).\n"
-                "Restart the runtime and run this cell first."
-            )
-    devices = jax.devices()
-    kinds = sorted({d.platform for d in devices})
-    print(f"JAX {jax.__version__} · {len(devices)} {'/'.join(kinds)} device(s)")
-    if jax.__version__ != TESTED_JAX_VERSION:
-        print(
-            f"Warning: this page was executed with JAX {TESTED_JAX_VERSION}; you have "
-            f"{jax.__version__}, so some outputs may differ from the ones shown."
-        )
+            print(f"{error}{f' ({problem})' if problem else ''}")
+    notice = version_notice(jax.__version__)
+    if notice:
+        print(notice)
