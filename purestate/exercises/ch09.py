@@ -1,4 +1,5 @@
-"""Chapter 9 · State through loops: exercises 9.1 and 9.2."""
+"""Chapter 9 · State through loops: exercises 9.1 (an RNN), 9.2 (a moving average) and 9.3
+(a spiking neuron whose loop carries the wrong thing)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,21 @@ MATMUL_RTOL = 1e-3
 MATMUL_ATOL = 1e-4
 LOOP_PRIMITIVES = {"scan", "while"}
 
+LOOP_HINT = (
+    "A Python `for` loop runs while JAX traces, and every iteration adds its operations to the "
+    "program, also inside a nested `jax.jit`. Give the loop to `jax.lax.scan` (or `fori_loop`): "
+    "its body is traced once."
+)
+SIDE_EFFECT_HINT = (
+    "Everything a step computes leaves the loop through the carry or the stacked outputs. "
+    "Appending to a list or assigning to a global, an attribute or a captured dict keeps a "
+    "tracer alive after the trace ends."
+)
+
 # 9.1 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_rnn_forward(params: dict, h0: jax.Array, xs: jax.Array) -> tuple[jax.Array, jax.Array]:
     def step(h, x):
         h = jnp.tanh(x @ params["Wx"] + h @ params["Wh"] + params["b"])
@@ -37,14 +50,18 @@ def _rnn_args(seed: int, length: int, n_in: int = 3, n_hidden: int = 4) -> tuple
         "Wh": jnp.asarray(rng.normal(size=(n_hidden, n_hidden)) * 0.5, dtype=jnp.float32),
         "b": jnp.asarray(rng.normal(size=(n_hidden,)) * 0.5, dtype=jnp.float32),
     }
-    h0 = jnp.asarray(rng.normal(size=(n_hidden,)) * 0.5, dtype=jnp.float32)
+    h0 = jnp.asarray(rng.normal(size=(n_hidden,)) * 0.5, dtype=jnp.float32)  # never zero
     xs = jnp.asarray(rng.normal(size=(length, n_in)), dtype=jnp.float32)
     return params, h0, xs
 
 
+# Lengths 5, 1 and 9; n_in != n_hidden in every case, both ways round, so that Wx and Wh
+# swapped raise instead of computing something; no hidden size of 4 in the second and third
+# cases, so a hard-coded buffer shape shows.
 RNN_CASES = (
     case(*_rnn_args(seed=0, length=5)),
     case(*_rnn_args(seed=1, length=1, n_in=2, n_hidden=3)),
+    case(*_rnn_args(seed=3, length=9, n_in=5, n_hidden=2)),
 )
 
 
@@ -63,33 +80,52 @@ register(Exercise(
         probes.uses_primitive(
             "rnn_forward", RNN_CASES[0], LOOP_PRIMITIVES,
             description="the loop is a loop primitive: its jaxpr holds a scan or a while",
+            hint=LOOP_HINT,
         ),
         probes.program_size_independent_of_length(
-            "rnn_forward", lambda n: _rnn_args(seed=2, length=n),
+            "rnn_forward", lambda n: _rnn_args(seed=2, length=n), recursive=True,
+            description="the traced program of rnn_forward, nested jaxprs included, does not grow with the sequence length",
+            hint=LOOP_HINT,
         ),
         probes.matches_reference(
             "rnn_forward", reference_rnn_forward, RNN_CASES, rtol=MATMUL_RTOL, atol=MATMUL_ATOL,
-            description="rnn_forward returns (h_T, hs) with hs = h_1 … h_T",
+            description="rnn_forward returns (h_T, hs) with hs = h_1 … h_T (lengths 1, 5, 9; several sizes)",
+            hint=(
+                "Compare `hs[0]` with one step of the formula from `h0`: hs starts at h_1, not h_0. "
+                "Read every size from the arguments, and start from the h0 you were given."
+            ),
         ),
         probes.jit_matches_eager("rnn_forward", RNN_CASES[:1], rtol=MATMUL_RTOL, atol=MATMUL_ATOL),
+        probes.inputs_unchanged(
+            "rnn_forward", RNN_CASES[:1],
+            hint="Leave the params dict as you got it: keep anything you derive from it in a local variable.",
+        ),
+        probes.globals_unchanged("rnn_forward", RNN_CASES[:1], hint=SIDE_EFFECT_HINT),
         probes.grad_of_loss_matches_reference(
             "rnn_forward", reference_rnn_forward, RNN_CASES[:1], _rnn_loss, argnums=(0, 1), jit=True,
             rtol=MATMUL_RTOL, atol=MATMUL_ATOL,
             description="jax.grad flows through rnn_forward to params and h0",
+            hint=(
+                "The weights must come from the `params` argument (a global is a constant of the "
+                "trace, with zero gradient), and reverse mode needs a scan or a fori_loop with "
+                "static bounds, not a while_loop."
+            ),
         ),
+        probes.no_leaked_tracers("rnn_forward", RNN_CASES[:1], hint=SIDE_EFFECT_HINT),
     ),
     hints=(
-        (
-            "Write one step `step(h, x) -> (new_h, new_h)` that reads the weights from `params`, "
-            "and run it with `jax.lax.scan(step, h0, xs)`: scan returns the last carry and the "
-            "stacked outputs, which is exactly (h_T, hs)."
-        ),
+        "The hidden state is the loop's carry. What does one step take, and what should it hand "
+        "to the next step and to the stacked output?",
+        "Write one step function `step(h, x)` that reads the weights from `params` and returns a "
+        "pair (carry, output); `jax.lax.scan` runs it over the rows of `xs` and returns the last "
+        "carry and the stacked outputs, which is the pair the exercise asks for.",
     ),
 ))
 
 # 9.2 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_ema(xs: jax.Array, alpha: float) -> jax.Array:
     def step(y, x):
         y = alpha * x + (1 - alpha) * y
@@ -99,10 +135,16 @@ def reference_ema(xs: jax.Array, alpha: float) -> jax.Array:
     return jnp.concatenate([xs[:1], rest])
 
 
+# Lengths 6, 4, 1 and 23; alpha fractional, 0 (y stays at x_0) and 1 (y = x); a NaN, which
+# the recurrence carries to every later y (0 * NaN is NaN, even for alpha = 0 or 1).
 EMA_CASES = (
     case(jnp.array([4.0, 0.0, 2.0, 8.0, -2.0, 1.0]), 0.25),
     case(jnp.array([1.0, -3.0, 0.5, 7.0]), 0.7),
     case(jnp.array([3.0]), 0.5),
+    case(jnp.array([2.5, -1.0, 6.0, 0.5]), 0.0),
+    case(jnp.array([2.5, -1.0, 6.0, 0.5]), 1.0),
+    case(jnp.asarray(np.sin(np.arange(23.0)) * 3.0, dtype=jnp.float32), 0.15),
+    case(jnp.array([1.0, 2.0, jnp.nan, 4.0, 5.0]), 0.5),
 )
 
 
@@ -114,20 +156,99 @@ register(Exercise(
         probes.uses_primitive(
             "ema", EMA_CASES[0], LOOP_PRIMITIVES,
             description="the loop is a loop primitive: its jaxpr holds a scan or a while",
+            hint=LOOP_HINT,
         ),
         probes.program_size_independent_of_length(
-            "ema", lambda n: (jnp.linspace(-1.0, 1.0, n), 0.3),
+            "ema", lambda n: (jnp.linspace(-1.0, 1.0, n), 0.3), recursive=True,
+            description="the traced program of ema, nested jaxprs included, does not grow with the sequence length",
+            hint=LOOP_HINT,
         ),
         probes.matches_reference(
             "ema", reference_ema, EMA_CASES,
-            description="ema returns every y_t, starting from y_0 = x_0",
+            description="ema returns every y_t, from y_0 = x_0 (lengths 1 to 23, alpha 0, 1 and between, a NaN)",
+            hint=(
+                "Work the small cases by hand: y_0 is x_0 itself, alpha = 0 keeps x_0 for ever and "
+                "alpha = 1 returns xs. Read alpha and the length from the arguments, and keep "
+                "the dtype of xs."
+            ),
         ),
-        probes.jit_matches_eager("ema", EMA_CASES),
+        probes.jit_matches_eager("ema", EMA_CASES[:2]),
+        probes.globals_unchanged("ema", EMA_CASES[:1], hint=SIDE_EFFECT_HINT),
+        probes.no_leaked_tracers("ema", EMA_CASES[:1], hint=SIDE_EFFECT_HINT),
     ),
     hints=(
-        (
-            "Carry the previous average: `step(y, x)` returns `(new_y, new_y)`. Start the carry at "
-            "`xs[0]`, scan over `xs[1:]`, and put `xs[:1]` in front of the stacked outputs."
+        "The average is the loop's state. What is it before the first step, and what does "
+        "each step emit?",
+        "Write `step(y, x)` returning the new average as carry and as output, and run it with "
+        "`jax.lax.scan`. Decide where y_0 = x_0 comes from: the initial carry, and whether the "
+        "scan then runs over all of `xs` or over `xs[1:]`.",
+    ),
+))
+
+# 9.3 ---------------------------------------------------------------------------------
+
+
+@probes.reference
+def reference_lif_neuron(xs: jax.Array, decay: float, threshold: float) -> tuple[jax.Array, jax.Array]:
+    def step(v, x):
+        v = decay * v + x
+        spike = v > threshold
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, jnp.zeros((), jnp.float32), xs)
+
+
+# Binary fractions, so that sums are exact: in the first case the potential equals the
+# threshold at steps 2 and 3 (no spike: the comparison is strict), spikes at steps 4 and 6,
+# and only step 6's input alone is above the threshold. decay 0 (no memory) and 1 (a perfect
+# integrator); lengths 8, 5, 1 and 31; thresholds 1, 0.5, 0.2 and 2.
+LIF_CASES = (
+    case(jnp.array([0.5, 0.75, 0.5, 0.75, 0.5, 1.25, 0.25, 0.5]), 0.5, 1.0),
+    case(jnp.array([0.25, 0.75, 0.25, -0.5, 0.75]), 0.0, 0.5),
+    case(jnp.array([0.75]), 0.5, 0.2),
+    case(jnp.array([0.5, 0.5, 0.75, 0.5, 0.25]), 1.0, 1.0),
+    case(jnp.asarray(np.round(np.sin(np.arange(31.0) * 1.3) * 4) / 4 + 0.5, dtype=jnp.float32), 0.75, 2.0),
+)
+
+
+register(Exercise(
+    id="9.3",
+    signature="lif_neuron(xs, decay, threshold)",
+    objects=("lif_neuron",),
+    probes=(
+        probes.matches_reference(
+            "lif_neuron", reference_lif_neuron, LIF_CASES,
+            description="lif_neuron returns (v_T, spikes) for several inputs, decays (0, 0.5, 0.75, 1) and thresholds",
+            hint=(
+                "Step through the first case by hand. Which value must the body get from the "
+                "previous step, and how does it get it inside a scan?"
+            ),
         ),
+        probes.uses_primitive(
+            "lif_neuron", LIF_CASES[0], LOOP_PRIMITIVES,
+            description="the loop is a loop primitive: its jaxpr holds a scan or a while",
+            hint=LOOP_HINT,
+        ),
+        probes.program_size_independent_of_length(
+            "lif_neuron", lambda n: (jnp.linspace(-1.0, 2.0, n), 0.5, 1.0), recursive=True,
+            description="the traced program, nested jaxprs included, does not grow with the sequence length",
+            hint=LOOP_HINT,
+        ),
+        probes.jit_matches_eager("lif_neuron", LIF_CASES[:1]),
+        probes.globals_unchanged("lif_neuron", LIF_CASES[:1], hint=SIDE_EFFECT_HINT),
+        probes.no_leaked_tracers(
+            "lif_neuron", LIF_CASES[:1],
+            hint="The potential is assigned to a variable outside the step function: it must travel in the carry.",
+        ),
+    ),
+    hints=(
+        "Print what the given code's body sees as the previous potential, then think about when "
+        "that line runs: once per step, or once per trace?",
+        "A loop primitive hands a step only its carry and its slice of `xs`; anything else the "
+        "body reads was fixed when it was traced. Put the potential in the carry (a float32 "
+        "scalar from the start), emit the spike as the step's output, and reset with `jnp.where`.",
+        "Spike when the integrated potential is strictly greater than the threshold, and emit "
+        "that boolean; the carry after a spike is 0.0. The spike count is not needed: "
+        "`spikes.sum()` gives it afterwards.",
     ),
 ))

@@ -184,6 +184,321 @@ def ema_fori_buffer(xs, alpha):
     return lax.fori_loop(1, xs.shape[0], body, xs)
 
 
+
+# 9.1 · more wrong answers ------------------------------------------------------------------
+
+import jax  # noqa: E402
+from collections import deque  # noqa: E402
+
+
+def rnn_jitted_python_loop(params, h0, xs):
+    # A Python loop inside a nested jax.jit: the top level of the jaxpr is one pjit equation,
+    # but inside it the loop is unrolled, one copy of the cell per step.
+    @jax.jit
+    def unrolled(params, h0, xs):
+        return rnn_python_loop(params, h0, xs)
+
+    return unrolled(params, h0, xs)
+
+
+def rnn_swapped_weights(params, h0, xs):
+    # Wx and Wh exchanged: with square matrices it would run; here n_in != n_hidden.
+    def step(h, x):
+        h = jnp.tanh(x @ params["Wh"] + h @ params["Wx"] + params["b"])
+        return h, h
+
+    return lax.scan(step, h0, xs)
+
+
+def rnn_ignores_h0(params, h0, xs):
+    return lax.scan(lambda h, x: (_cell(params, h, x),) * 2, jnp.zeros_like(h0), xs)
+
+
+def rnn_fixed_length(params, h0, xs):
+    # The loop bound is the length of the sequence the author tested with.
+    def body(t, state):
+        h, hs = state
+        h = _cell(params, h, xs[t])
+        return h, hs.at[t].set(h)
+
+    return lax.fori_loop(0, 5, body, (h0, jnp.zeros((5, h0.shape[0]), h0.dtype)))
+
+
+def rnn_fixed_hidden_size(params, h0, xs):
+    def body(t, state):
+        h, hs = state
+        h = _cell(params, h, xs[t])
+        return h, hs.at[t].set(h)
+
+    return lax.fori_loop(0, xs.shape[0], body, (h0, jnp.zeros((xs.shape[0], 4))))
+
+
+def rnn_half_buffer(params, h0, xs):
+    # The states are written into a float16 buffer: values rounded to three digits.
+    def body(t, state):
+        h, hs = state
+        h = _cell(params, h, xs[t])
+        return h, hs.at[t].set(h)
+
+    return lax.fori_loop(0, xs.shape[0], body, (h0, jnp.zeros((xs.shape[0], h0.shape[0]), jnp.float16)))
+
+
+debug_states = []
+
+
+def rnn_logs_states(params, h0, xs):
+    # Keeps every state for debugging: under jit (and inside scan) they are tracers.
+    def step(h, x):
+        h = _cell(params, h, x)
+        debug_states.append(h)
+        return h, h
+
+    return lax.scan(step, h0, xs)
+
+
+def rnn_caches_in_params(params, h0, xs):
+    # Stores the input projection in the caller's params dict, "to save work next time".
+    params["drive"] = xs @ params["Wx"] + params["b"]
+
+    def step(h, d):
+        h = jnp.tanh(d + h @ params["Wh"])
+        return h, h
+
+    return lax.scan(step, h0, params["drive"])
+
+
+calls_seen = deque(maxlen=100)
+
+
+def rnn_records_calls(params, h0, xs):
+    calls_seen.append(xs.shape)
+    return lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs)
+
+
+def rnn_counts_calls(params, h0, xs):
+    rnn_counts_calls.calls = getattr(rnn_counts_calls, "calls", 0) + 1
+    return lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs)
+
+
+def rnn_einsum(params, h0, xs):
+    # Right: einsum instead of @, and the scan emits the carry.
+    def step(h, x):
+        h = jnp.tanh(jnp.einsum("i,ij->j", x, params["Wx"]) + jnp.einsum("i,ij->j", h, params["Wh"]) + params["b"])
+        return h, h
+
+    h_last, hs = lax.scan(step, h0, xs)
+    return h_last, hs
+
+
+def rnn_stack_outputs_after(params, h0, xs):
+    # Right: emits nothing but the carry's history through a buffer indexed by step, via scan over indices.
+    def step(h, t):
+        h = _cell(params, h, xs[t])
+        return h, h
+
+    return lax.scan(step, h0, jnp.arange(xs.shape[0]))
+
+
+# 9.2 · more wrong answers ------------------------------------------------------------------
+
+
+def ema_jitted_python_loop(xs, alpha):
+    return jax.jit(ema_python_loop)(xs, alpha)
+
+
+def ema_fixed_length(xs, alpha):
+    def body(t, ys):
+        return ys.at[t].set(alpha * xs[t] + (1 - alpha) * ys[t - 1])
+
+    return lax.fori_loop(1, 6, body, xs)
+
+
+def ema_half_buffer(xs, alpha):
+    def body(t, ys):
+        return ys.at[t].set(alpha * xs[t] + (1 - alpha) * ys[t - 1])
+
+    return lax.fori_loop(1, xs.shape[0], body, xs.astype(jnp.float16))
+
+
+def ema_unnormalised(xs, alpha):
+    # Carries s_t = y_t / (1 - alpha)**t: right for 0 < alpha < 1, inf * 0 = nan at alpha = 1.
+    def step(carry, x):
+        s, scale = carry
+        scale = scale * (1 - alpha)
+        s = s + alpha * x / scale
+        return (s, scale), s * scale
+
+    _, rest = lax.scan(step, (xs[0], jnp.ones_like(xs[0])), xs[1:])
+    return jnp.concatenate([xs[:1], rest])
+
+
+def ema_skips_nan(xs, alpha):
+    # Treats NaN as a missing value and keeps the previous average: not the recurrence asked for.
+    def step(y, x):
+        y = jnp.where(jnp.isnan(x), y, alpha * x + (1 - alpha) * y)
+        return y, y
+
+    return lax.scan(step, xs[0], xs)[1]
+
+
+ema_history = []
+
+
+def ema_logs(xs, alpha):
+    def step(y, x):
+        y = alpha * x + (1 - alpha) * y
+        ema_history.append(y)
+        return y, y
+
+    return lax.scan(step, xs[0], xs)[1]
+
+
+def ema_counts_calls(xs, alpha):
+    ema_counts_calls.calls = getattr(ema_counts_calls, "calls", 0) + 1
+    return lax.scan(lambda y, x: (alpha * x + (1 - alpha) * y,) * 2, xs[0], xs)[1]
+
+
+def ema_increment_form(xs, alpha):
+    # Right: y + alpha * (x - y) is the same recurrence, rounded differently.
+    def step(y, x):
+        y = y + alpha * (x - y)
+        return y, y
+
+    return lax.scan(step, xs[0], xs)[1]
+
+
+# 9.3 ---------------------------------------------------------------------------------
+
+
+def lif_given(xs, decay, threshold):
+    # The exercise's code: the potential lives outside the carry, the spike count in it.
+    v = jnp.float32(0.0)
+
+    def step(n_spikes, x):
+        nonlocal v
+        v = decay * v + x
+        spike = v > threshold
+        v = jnp.where(spike, 0.0, v)
+        return n_spikes + spike, spike
+
+    n_spikes, spikes = lax.scan(step, jnp.int32(0), xs)
+    return v, spikes
+
+
+def _lif(xs, decay, threshold, fire=lambda v, th: v > th, reset=lambda v, s, th: jnp.where(s, 0.0, v)):
+    def step(v, x):
+        v = decay * v + x
+        spike = fire(v, threshold)
+        return reset(v, spike, threshold), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_greater_equal(xs, decay, threshold):
+    return _lif(xs, decay, threshold, fire=lambda v, th: v >= th)
+
+
+def lif_no_reset(xs, decay, threshold):
+    return _lif(xs, decay, threshold, reset=lambda v, s, th: v)
+
+
+def lif_reset_by_subtraction(xs, decay, threshold):
+    return _lif(xs, decay, threshold, reset=lambda v, s, th: jnp.where(s, v - th, v))
+
+
+def lif_fires_on_old_potential(xs, decay, threshold):
+    # Compares the potential the step started from, before the new input is added.
+    def step(v, x):
+        spike = v > threshold
+        v = jnp.where(spike, 0.0, decay * v + x)
+        return v, spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_python_loop(xs, decay, threshold):
+    v, spikes = jnp.float32(0.0), []
+    for x in xs:
+        v = decay * v + x
+        spikes.append(v > threshold)
+        v = jnp.where(spikes[-1], 0.0, v)
+    return v, jnp.stack(spikes)
+
+
+def lif_jitted_python_loop(xs, decay, threshold):
+    return jax.jit(lif_python_loop)(xs, decay, threshold)
+
+
+DECAY = 0.5
+
+
+def lif_global_decay(xs, decay, threshold):
+    def step(v, x):
+        v = DECAY * v + x
+        spike = v > threshold
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_float_spikes(xs, decay, threshold):
+    def step(v, x):
+        v = decay * v + x
+        spike = (v > threshold).astype(jnp.float32)
+        return v * (1 - spike), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_stale_global_potential(xs, decay, threshold):
+    # The potential kept in a module-level dict and read back in the body.
+    def step(n, x):
+        _potential["v"] = decay * _potential["v"] + x
+        spike = _potential["v"] > threshold
+        _potential["v"] = jnp.where(spike, 0.0, _potential["v"])
+        return n + 1, spike
+
+    _potential["v"] = jnp.float32(0.0)
+    _, spikes = lax.scan(step, 0, xs)
+    return jnp.float32(0.0) + 0.0 * jnp.sum(xs), spikes
+
+
+_potential = {}
+
+
+def lif_cond(xs, decay, threshold):
+    # Right: lax.cond for the reset, and the count carried along (unused).
+    def step(carry, x):
+        v, n = carry
+        v = decay * v + x
+        spike = v > threshold
+        v = lax.cond(spike, lambda: jnp.float32(0.0), lambda: v)
+        return (v, n + spike.astype(jnp.int32)), spike
+
+    (v, _), spikes = lax.scan(step, (jnp.float32(0.0), jnp.int32(0)), xs)
+    return v, spikes
+
+
+def lif_fori(xs, decay, threshold):
+    # Right: fori_loop and a boolean buffer.
+    def body(t, carry):
+        v, spikes = carry
+        v = decay * v + xs[t]
+        spikes = spikes.at[t].set(v > threshold)
+        return jnp.where(spikes[t], 0.0, v), spikes
+
+    return lax.fori_loop(0, xs.shape[0], body, (jnp.float32(0.0), jnp.zeros(xs.shape[0], bool)))
+
+
+def lif_multiply_mask(xs, decay, threshold):
+    # Right: the reset as a multiplication by the negated spike.
+    def step(v, x):
+        v = decay * v + x
+        spike = v > threshold
+        return v * ~spike, spike
+
+    return lax.scan(step, jnp.zeros(()), xs)
+
 CASES = [
     wrong("9.1", "constant-program-size", rnn_python_loop),
     wrong("9.1", "uses-loop-primitive", rnn_python_loop, label="rnn_python_loop_no_primitive"),
@@ -205,6 +520,42 @@ CASES = [
     wrong("9.2", "constant-program-size", ema_associative_scan),
     right("9.2", ema_scan_from_x0),
     right("9.2", ema_fori_buffer),
+    wrong("9.1", "constant-program-size", rnn_jitted_python_loop),
+    wrong("9.1", "matches-reference", rnn_swapped_weights),
+    wrong("9.1", "matches-reference", rnn_ignores_h0),
+    wrong("9.1", "matches-reference", rnn_fixed_length),
+    wrong("9.1", "matches-reference", rnn_fixed_hidden_size),
+    wrong("9.1", "matches-reference", rnn_half_buffer),
+    wrong("9.1", "no-leaked-tracers", rnn_logs_states),
+    wrong("9.1", "globals-unchanged", rnn_logs_states, label="rnn_logs_states_global"),
+    wrong("9.1", "inputs-unchanged", rnn_caches_in_params),
+    wrong("9.1", "globals-unchanged", rnn_records_calls),
+    wrong("9.1", "globals-unchanged", rnn_counts_calls),
+    right("9.1", rnn_einsum),
+    right("9.1", rnn_stack_outputs_after),
+    wrong("9.2", "constant-program-size", ema_jitted_python_loop),
+    wrong("9.2", "matches-reference", ema_fixed_length),
+    wrong("9.2", "matches-reference", ema_half_buffer),
+    wrong("9.2", "matches-reference", ema_unnormalised),
+    wrong("9.2", "matches-reference", ema_skips_nan),
+    wrong("9.2", "no-leaked-tracers", ema_logs),
+    wrong("9.2", "globals-unchanged", ema_counts_calls),
+    right("9.2", ema_increment_form),
+    wrong("9.3", "matches-reference", lif_given),
+    wrong("9.3", "no-leaked-tracers", lif_given, label="lif_given_leaks"),
+    wrong("9.3", "matches-reference", lif_greater_equal),
+    wrong("9.3", "matches-reference", lif_no_reset),
+    wrong("9.3", "matches-reference", lif_reset_by_subtraction),
+    wrong("9.3", "matches-reference", lif_fires_on_old_potential),
+    wrong("9.3", "constant-program-size", lif_python_loop),
+    wrong("9.3", "constant-program-size", lif_jitted_python_loop),
+    wrong("9.3", "matches-reference", lif_global_decay),
+    wrong("9.3", "matches-reference", lif_float_spikes),
+    wrong("9.3", "matches-reference", lif_stale_global_potential),
+    wrong("9.3", "globals-unchanged", lif_stale_global_potential, label="lif_stale_global_potential_global"),
+    right("9.3", lif_cond),
+    right("9.3", lif_fori),
+    right("9.3", lif_multiply_mask),
 ]
 
 test_known_answer = parametrize(CASES)
