@@ -38,6 +38,13 @@ def repository() -> tuple[str, str]:
     return url.group(1), branch.group(1)
 
 
+def pages_url() -> str:
+    """Where the book is published: GitHub Pages of the repository in ``_config.yml``."""
+    url, _ = repository()
+    owner, name = url.removeprefix("https://github.com/").split("/")[:2]
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
 def colab_url(path: Path) -> str:
     url, branch = repository()
     github_path = url.removeprefix("https://github.com/")
