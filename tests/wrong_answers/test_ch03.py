@@ -1,11 +1,15 @@
-"""Chapter 3 · Stale traces under jit: known answers to 3.1–3.3."""
+"""Chapter 3 · Stale traces under jit: known answers to 3.1–3.4."""
 
 from __future__ import annotations
 
+import collections
+import itertools
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -21,10 +25,11 @@ holder = StateHolder(0.0)
 latest = jnp.float32(0.0)
 current_value = jnp.float32(10.0)
 update_count = 0
+recent_values: collections.deque = collections.deque(maxlen=3)
 
 
 def update_state_sets_holder(value, increment):
-    holder.value = value + increment  # the seed's mutation, kept "for later"
+    holder.value = value + increment  # the classic mutation, kept "for later"
     return holder.value
 
 
@@ -43,10 +48,51 @@ def update_state_in_place(value, increment):
     return value
 
 
+def update_state_np_add_out(value, increment):
+    return np.add(value, increment, out=value) if isinstance(value, np.ndarray) else value + increment
+
+
 def update_state_counts_calls(value, increment):
     global update_count
     update_count += 1
     return value + increment
+
+
+def update_state_counts_on_itself(value, increment):
+    update_state_counts_on_itself.calls = getattr(update_state_counts_on_itself, "calls", 0) + 1
+    return value + increment
+
+
+class Tally:
+    updates = 0
+
+
+def update_state_class_attribute(value, increment):
+    Tally.updates += 1  # a class attribute: state shared by every caller
+    return value + increment
+
+
+def update_state_remembers_in_deque(value, increment):
+    new_value = value + increment
+    recent_values.append(new_value)  # "keep the last three for debugging": tracers under jit
+    return new_value
+
+
+def update_state_default_log(value, increment, log=[]):  # noqa: B006 (the mistake)
+    log.append(value)
+    return value + increment
+
+
+def update_state_python_floats(value, increment):
+    return float(value) + float(increment)  # concrete values: not there under jit
+
+
+def update_state_float32_always(value, increment):
+    return jnp.asarray(value, jnp.float32) + increment  # an int32 state becomes float32
+
+
+def update_state_half_precision(value, increment):
+    return (value + increment).astype(jnp.float16)  # "state is small, halve its memory"
 
 
 def update_state_jnp_add(value, increment):
@@ -59,14 +105,26 @@ def update_state_jitted(value, increment):
     return new_value
 
 
+def update_state_copy_then_add(value, increment):
+    new_value = np.copy(value) if isinstance(value, np.ndarray) else value
+    new_value = new_value + increment
+    return new_value
+
+
 # 3.2 · predict(params, x) ------------------------------------------------------------
 
 SCALE = 2.0
+PARAMS = {"scale": jnp.float32(2.0), "shift": jnp.float32(1.0)}
 cached_params: dict = {}
+last_inputs: list = []
 
 
 def predict_scale_from_global(params, x):
     return x * SCALE + params["shift"]
+
+
+def predict_global_params(params, x):
+    return x * PARAMS["scale"] + PARAMS["shift"]  # the dict the notebook made, not the argument
 
 
 def predict_caches_first_params(params, x):
@@ -80,14 +138,49 @@ def predict_float_scale(params, x):
     return x * scale + params["shift"]
 
 
+def predict_item(params, x):
+    return x * params["scale"].item() + params["shift"].item()
+
+
 @partial(jax.jit, static_argnums=(1, 2))
 def _affine_static(x, scale, shift):
     return x * scale + shift
 
 
 def predict_static_params(params, x):
-    # hashable Python floats as static arguments: one compilation per parameter value
-    return _affine_static(x, params["scale"].item(), params["shift"].item())
+    # hashable Python tuples as static arguments: one compilation per parameter value
+    scale = tuple(np.ravel(params["scale"]).tolist())
+    shift = tuple(np.ravel(params["shift"]).tolist())
+    return _affine_static(x, jnp.reshape(jnp.array(scale), jnp.shape(params["scale"])), shift[0])
+
+
+def predict_dot(params, x):
+    return jnp.dot(x, params["scale"]) + params["shift"]  # a dot product, not a scaling
+
+
+def predict_fixed_length(params, x):
+    out = jnp.zeros(3)
+    for i in range(3):  # written and tested with three inputs
+        out = out.at[i].set(x[i] * params["scale"] + params["shift"])
+    return out
+
+
+def predict_flattens(params, x):
+    return jnp.ravel(x) * params["scale"] + params["shift"]  # "x is a vector"
+
+
+def predict_pops_shift(params, x):
+    shift = params.pop("shift")  # takes the shift out of the caller's dict
+    return x * params["scale"] + shift
+
+
+def predict_stashes_input(params, x):
+    last_inputs.append(x)  # "for debugging": a tracer under jit
+    return x * params["scale"] + params["shift"]
+
+
+def predict_half_precision(params, x):
+    return (x.astype(jnp.float16) * params["scale"] + params["shift"]).astype(jnp.float16)
 
 
 def predict_fma(params, x):
@@ -100,9 +193,20 @@ def predict_jitted(params, x):
     return x * params["scale"] + params["shift"]
 
 
+def predict_unpacks(params, x):
+    scale, shift = (params[k] for k in ("scale", "shift"))
+    return shift + scale * jnp.asarray(x)
+
+
+def predict_tree_map(params, x):
+    p = jax.tree.map(jnp.asarray, params)
+    return p["scale"] * x + p["shift"]
+
+
 # 3.3 · cumulative_log(xs) ------------------------------------------------------------
 
 running_log: list = []
+log_window: collections.deque = collections.deque(maxlen=16)
 
 
 def cumulative_log_module_list(xs):
@@ -135,6 +239,48 @@ def cumulative_log_keeps_appending(xs):
     return history[-1], history
 
 
+def cumulative_log_deque(xs):
+    history = jnp.cumsum(jnp.asarray(xs))
+    log_window.extend(np.asarray(history).tolist())  # "keep the recent totals around"
+    return history[-1], history
+
+
+def cumulative_log_python_list(xs):
+    total = jnp.zeros((), jnp.float32)
+    history = []
+    for x in jnp.asarray(xs):
+        total = total + x
+        history.append(total)
+    return total, history  # a list of scalars, not an array
+
+
+def cumulative_log_four(xs):
+    history = jnp.cumsum(jnp.asarray(xs)[:4])  # tested on four numbers
+    return history[-1], history
+
+
+def cumulative_log_nancumsum(xs):
+    history = jnp.nancumsum(jnp.asarray(xs))  # "robust to missing readings": skips NaN
+    return history[-1], history
+
+
+def cumulative_log_triangle(xs):
+    xs = jnp.asarray(xs)
+    lower = jnp.tril(jnp.ones((xs.shape[0], xs.shape[0]), xs.dtype))
+    history = (lower * xs).sum(axis=1)  # 0 * NaN is NaN: a NaN spoils the sums before it too
+    return history[-1], history
+
+
+def cumulative_log_half_precision(xs):
+    history = jnp.cumsum(jnp.asarray(xs), dtype=jnp.float16)
+    return history[-1], history
+
+
+def cumulative_log_total_is_first(xs):
+    history = jnp.cumsum(jnp.asarray(xs))
+    return history[0], history  # the first running total, not the last
+
+
 def cumulative_log_scan(xs):
     def step(total, x):
         total = total + x
@@ -154,27 +300,222 @@ def cumulative_log_python_loop(xs):
     return history[-1], history
 
 
+def cumulative_log_accumulate(xs):
+    history = jnp.stack(list(itertools.accumulate(jnp.asarray(xs))))
+    return history[-1], history
+
+
+def cumulative_log_separate_sum(xs):
+    xs = jnp.asarray(xs)
+    return jnp.sum(xs), jnp.cumsum(xs)
+
+
+def cumulative_log_slices(xs):
+    xs = jnp.asarray(xs)
+    history = jnp.array([xs[: i + 1].sum() for i in range(xs.shape[0])])
+    return history[-1], history
+
+
+# 3.4 · smooth(level, reading, weight) ------------------------------------------------
+
+
+class Smoother:
+    """The exercise's buggy class, as the task shows it."""
+
+    def __init__(self, weight):
+        self.weight = weight
+        self.level = jnp.float32(0.0)
+
+    @partial(jax.jit, static_argnums=0)
+    def update(self, reading):
+        self.level = self.level + self.weight * (reading - self.level)
+        return self.level
+
+
+sm = Smoother(weight=0.5)
+WEIGHT = 0.5
+smooth_calls = 0
+
+
+def smooth_reads_attribute(level, reading, weight):
+    return level + sm.weight * (reading - level)  # the weight the object was made with
+
+
+def smooth_hard_coded_weight(level, reading, weight):
+    return level + WEIGHT * (reading - level)
+
+
+def smooth_via_method(level, reading, weight):
+    sm.level, sm.weight = level, weight  # put the state back, then reuse the method
+    return sm.update(reading)
+
+
+def smooth_writes_back(level, reading, weight):
+    new_level = level + weight * (reading - level)
+    sm.level = new_level  # "so the rest of the code still sees it"
+    return new_level
+
+
+def smooth_counts(level, reading, weight):
+    global smooth_calls
+    smooth_calls += 1
+    return level + weight * (reading - level)
+
+
+def smooth_class_counter(level, reading, weight):
+    Smoother.updates = getattr(Smoother, "updates", 0) + 1
+    return level + weight * (reading - level)
+
+
+def smooth_float_weight(level, reading, weight):
+    w = float(weight)  # a Python float, "like the attribute was"
+    return level + w * (reading - level)
+
+
+@partial(jax.jit, static_argnums=2)
+def _smooth_static(level, reading, weight):
+    return level + weight * (reading - level)
+
+
+def smooth_static_weight(level, reading, weight):
+    return _smooth_static(level, reading, float(weight))  # hashable: one compilation per weight
+
+
+class FrozenSmoother:
+    """A hashable 'config': static, so its weight is baked into each trace."""
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, other):
+        return isinstance(other, FrozenSmoother)  # "all smoothers are alike"
+
+    @partial(jax.jit, static_argnums=0)
+    def update(self, level, reading):
+        return level + self.weight * (reading - level)
+
+
+def smooth_hashable_config(level, reading, weight):
+    return FrozenSmoother(weight).update(level, reading)
+
+
+def smooth_swapped_weight(level, reading, weight):
+    return weight * level + (1 - weight) * reading  # weight on the old level, not the reading
+
+
+def smooth_returns_step(level, reading, weight):
+    return weight * (reading - level)  # the change, not the new level
+
+
+def smooth_in_place(level, reading, weight):
+    level += weight * (reading - level)  # in place for a NumPy level
+    return level
+
+
+def smooth_half_precision(level, reading, weight):
+    return jnp.asarray(level + weight * (reading - level), jnp.float16)
+
+
+def smooth_mixes(level, reading, weight):
+    return (1 - weight) * level + weight * reading
+
+
+@jax.jit
+def smooth_jitted(level, reading, weight):
+    return level + weight * (reading - level)
+
+
+def smooth_lerp(level, reading, weight):
+    level, reading = jnp.asarray(level), jnp.asarray(reading)
+    return jnp.where(weight == 1, reading, level + weight * (reading - level))
+
+
+class SmootherState(NamedTuple):
+    level: jax.Array
+
+
+def _smooth_step(state, reading, weight):
+    return state._replace(level=state.level + weight * (reading - state.level))
+
+
+def smooth_via_named_tuple(level, reading, weight):
+    return _smooth_step(SmootherState(jnp.asarray(level)), reading, weight).level
+
+
 CASES = [
     wrong("3.1", "no-leaked-tracers", update_state_sets_holder),
     wrong("3.1", "globals-unchanged", update_state_sets_holder, label="update_state_sets_holder-eager"),
     wrong("3.1", "no-leaked-tracers", update_state_sets_global),
     wrong("3.1", "matches-reference", update_state_reads_stale_global),
     wrong("3.1", "inputs-unchanged", update_state_in_place),
+    wrong("3.1", "inputs-unchanged", update_state_np_add_out),
     wrong("3.1", "globals-unchanged", update_state_counts_calls),
+    wrong("3.1", "globals-unchanged", update_state_counts_on_itself),
+    wrong("3.1", "globals-unchanged", update_state_class_attribute),
+    wrong("3.1", "no-leaked-tracers", update_state_remembers_in_deque),
+    wrong("3.1", "globals-unchanged", update_state_remembers_in_deque, label="update_state_remembers_in_deque-eager"),
+    wrong("3.1", "no-leaked-tracers", update_state_default_log),
+    wrong("3.1", "jit-matches-eager", update_state_python_floats),
+    wrong("3.1", "matches-reference", update_state_float32_always),
+    wrong("3.1", "matches-reference", update_state_half_precision),
     right("3.1", update_state_jnp_add),
     right("3.1", update_state_jitted),
+    right("3.1", update_state_copy_then_add),
     wrong("3.2", "matches-reference", predict_scale_from_global),
+    wrong("3.2", "matches-reference", predict_global_params),
     wrong("3.2", "matches-reference", predict_caches_first_params),
     wrong("3.2", "jit-matches-eager", predict_float_scale),
+    wrong("3.2", "jit-matches-eager", predict_item),
     wrong("3.2", "traces-once", predict_static_params),
+    wrong("3.2", "matches-reference", predict_dot),
+    wrong("3.2", "matches-reference", predict_fixed_length),
+    wrong("3.2", "matches-reference", predict_flattens),
+    wrong("3.2", "inputs-unchanged", predict_pops_shift),
+    wrong("3.2", "no-leaked-tracers", predict_stashes_input),
+    wrong("3.2", "globals-unchanged", predict_stashes_input, label="predict_stashes_input-eager"),
+    wrong("3.2", "matches-reference", predict_half_precision),
     right("3.2", predict_fma),
     right("3.2", predict_jitted),
+    right("3.2", predict_unpacks),
+    right("3.2", predict_tree_map),
     wrong("3.3", "no-leaked-tracers", cumulative_log_module_list),
     wrong("3.3", "jit-matches-eager", cumulative_log_float_accumulator),
     wrong("3.3", "matches-reference", cumulative_log_off_by_one),
     wrong("3.3", "globals-unchanged", cumulative_log_keeps_appending),
+    wrong("3.3", "globals-unchanged", cumulative_log_deque),
+    wrong("3.3", "matches-reference", cumulative_log_python_list),
+    wrong("3.3", "matches-reference", cumulative_log_four),
+    wrong("3.3", "matches-reference", cumulative_log_nancumsum),
+    wrong("3.3", "matches-reference", cumulative_log_triangle),
+    wrong("3.3", "matches-reference", cumulative_log_half_precision),
+    wrong("3.3", "matches-reference", cumulative_log_total_is_first),
     right("3.3", cumulative_log_scan),
     right("3.3", cumulative_log_python_loop),
+    right("3.3", cumulative_log_accumulate),
+    right("3.3", cumulative_log_separate_sum),
+    right("3.3", cumulative_log_slices),
+    wrong("3.4", "matches-reference", smooth_reads_attribute),
+    wrong("3.4", "matches-reference", smooth_hard_coded_weight),
+    wrong("3.4", "jit-follows-arguments", smooth_via_method),
+    wrong("3.4", "globals-unchanged", smooth_via_method, label="smooth_via_method-globals"),
+    wrong("3.4", "no-leaked-tracers", smooth_writes_back),
+    wrong("3.4", "globals-unchanged", smooth_writes_back, label="smooth_writes_back-eager"),
+    wrong("3.4", "globals-unchanged", smooth_counts),
+    wrong("3.4", "globals-unchanged", smooth_class_counter),
+    wrong("3.4", "jit-matches-eager", smooth_float_weight),
+    wrong("3.4", "traces-once", smooth_static_weight),
+    wrong("3.4", "jit-follows-arguments", smooth_hashable_config),
+    wrong("3.4", "matches-reference", smooth_swapped_weight),
+    wrong("3.4", "matches-reference", smooth_returns_step),
+    wrong("3.4", "inputs-unchanged", smooth_in_place),
+    wrong("3.4", "matches-reference", smooth_half_precision),
+    right("3.4", smooth_mixes),
+    right("3.4", smooth_jitted),
+    right("3.4", smooth_lerp),
+    right("3.4", smooth_via_named_tuple),
 ]
 
 test_known_answer = parametrize(CASES)
