@@ -1,4 +1,4 @@
-"""Chapter 2 · How JAX sees your function: exercise 2.1."""
+"""Chapter 2 · How JAX sees your function: exercises 2.1–2.2."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ class CaseFunction:
         return self
 
 
+@probes.reference
 def reference_count_traces(f: Callable[..., Any], calls: list[tuple[Any, ...]]) -> int:
     traces: list[None] = []
 
@@ -48,7 +49,10 @@ def reference_count_traces(f: Callable[..., Any], calls: list[tuple[Any, ...]]) 
 
     jitted = jax.jit(counted)
     for args in calls:
-        jitted(*args)
+        # `trace` looks up and fills the same trace cache as a call, without compiling:
+        # the count is the same, at a fraction of the time (tests/wrong_answers/test_ch02.py
+        # checks it against calls)
+        jitted.trace(*args)
     return len(traces)
 
 
@@ -57,12 +61,21 @@ def _scenario(label: str, make_calls: Callable[[], list[tuple[Any, ...]]]) -> pr
     return lambda: (CaseFunction(label), make_calls())
 
 
-# Each scenario changes one part of the cache key (or none); comments give the trace count.
+# Each scenario changes parts of the cache key (or none); comments give the trace count.
+# Few scenarios, few traces each: every trace of the answer is a compilation.
 COUNT_TRACES_CASES = (
-    _scenario("new values, same shape", lambda: [(jnp.ones(3),), (jnp.arange(3.0),), (jnp.zeros(3),)]),  # 1
-    _scenario("a new shape, then the first again", lambda: [(jnp.ones(3),), (jnp.ones(4),), (jnp.zeros(3),)]),  # 2
-    _scenario("int32 then float32", lambda: [(jnp.arange(3),), (jnp.arange(3.0),)]),  # 2
-    _scenario("Python floats, then a float32 scalar", lambda: [(1.0,), (2.5,), (jnp.float32(1.0),)]),  # 2
+    _scenario(
+        "new values, a new shape, int32, the first shape again",
+        lambda: [(jnp.ones(3),), (jnp.arange(3.0),), (jnp.ones(4),), (jnp.arange(3),), (jnp.zeros(3),)],
+    ),  # 3
+    _scenario(
+        "NumPy and JAX arrays of one JAX type",
+        lambda: [(np.ones(3, np.float32),), (jnp.ones(3),), (np.ones(3),)],
+    ),  # 1: float64 NumPy arrays become float32 (x64 is off)
+    _scenario(
+        "Python scalars, a float32 scalar, bools",
+        lambda: [(1.0,), (2.5,), (jnp.float32(1.0),), (True,), (False,), (1,)],
+    ),  # 4: ~float32, float32, bool, ~int32
     _scenario(
         "a dict with other keys",
         lambda: [
@@ -72,9 +85,13 @@ COUNT_TRACES_CASES = (
         ],
     ),  # 2
     _scenario(
-        "NumPy and JAX arrays of one JAX type",
-        lambda: [(np.ones(3, np.float32),), (jnp.ones(3),), (np.ones(3),)],
-    ),  # 1: float64 NumPy arrays become float32 (x64 is off)
+        "shapes of one size and rank",
+        lambda: [(jnp.ones((2, 3)),), (jnp.ones((3, 2)),), (jnp.ones(6),)],
+    ),  # 3
+    _scenario(
+        "two arguments, the second changes, then one argument",
+        lambda: [(jnp.ones(3), 1.0), (jnp.zeros(3), 2.0), (jnp.ones(3), jnp.ones(2)), (jnp.ones(3),)],
+    ),  # 3
     _scenario("no calls", lambda: []),  # 0
 )
 
@@ -110,20 +127,97 @@ register(Exercise(
             COUNT_TRACES_CASES,
             description="count_traces counts the traces of jax.jit(f) "
             "(shape, dtype, weak type, tree structure)",
+            hint="Let JAX tell you when it traces instead of predicting it: the Python body of "
+            "the function being jitted runs once per trace, and only then. A prediction from "
+            "shapes and dtypes misses weak types, tree structure, the number of arguments or "
+            "the conversion of NumPy arrays.",
         ),
         Probe(
             "fresh-jit",
             "each call of count_traces starts from a fresh jit, even for an f counted before",
             _fresh_jit_each_call,
+            hint="jax.jit keeps its cache per function object, across separate jax.jit calls. "
+            "What must be new on every call of count_traces so that its count starts at zero?",
         ),
         probes.deterministic("count_traces", COUNT_TRACES_CASES[1:2]),
-        probes.inputs_unchanged("count_traces", COUNT_TRACES_CASES[3:5]),
+        probes.inputs_unchanged("count_traces", COUNT_TRACES_CASES[1:2]),
+        probes.keeps_no_tracers(
+            "count_traces", COUNT_TRACES_CASES[1:2],
+            hint="Record that a trace happened, not what was traced: the arguments the traced "
+            "function receives are tracers, and keeping them after the trace leaks them.",
+        ),
     ),
     hints=(
-        (
-            "Inside count_traces, define a new function that adds one to a counter and then "
-            "returns f(*args); jax.jit that new function, call it with each tuple of `calls`, and "
-            "return the counter. A new wrapper on every call means a new, empty cache."
+        "A Python statement in the body of a jitted function runs only while JAX traces it. "
+        "Use that to count, rather than predicting the cache key yourself.",
+        "Inside count_traces, jit a function of your own that records each run of its body "
+        "and then calls f; call it with every tuple of `calls`. Make that function anew on "
+        "every call of count_traces: the jit cache belongs to the function object.",
+    ),
+))
+
+# 2.2 ---------------------------------------------------------------------------------
+#
+# Diagnose and fix. The exercise notebook gives this version, which works eagerly and raises
+# TracerBoolConversionError under jax.jit:
+#
+#     def clip_norm(g, max_norm):
+#         norm = jnp.sqrt(jnp.sum(g ** 2))
+#         if norm > max_norm:
+#             g = g * (max_norm / norm)
+#         return g
+
+
+@probes.reference
+def reference_clip_norm(g: jax.Array, max_norm: Any) -> jax.Array:
+    norm = jnp.sqrt(jnp.sum(jnp.square(g)))
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+# Most cases share argument types, so that a jit of the answer compiles only three times.
+CLIP_NORM_CASES = (
+    probes.case(jnp.array([3.0, 4.0]), 1.0),  # norm 5: scaled to norm 1
+    probes.case(jnp.array([0.3, 0.4]), 1.0),  # norm 0.5: unchanged
+    probes.case(jnp.zeros(2), 1.0),  # norm 0: unchanged, no NaN
+    probes.case(jnp.array([3.0, -4.0]), 6.0),  # Euclidean norm 5 < 6, though |3| + |-4| = 7
+    # norm 5 over every element (row norms are 3 and 4); max_norm a float32 scalar
+    probes.case(jnp.array([[1.0, 2.0, 2.0], [0.0, 4.0, 0.0]]), jnp.float32(2.0)),
+    probes.case(jnp.array([6.0, 8.0]), 2),  # a Python int max_norm
+)
+
+register(Exercise(
+    id="2.2",
+    signature="clip_norm(g, max_norm)",
+    objects=("clip_norm",),
+    probes=(
+        probes.matches_reference(
+            "clip_norm", reference_clip_norm, CLIP_NORM_CASES,
+            hint="The norm is the Euclidean norm of all elements of g together, whatever its "
+            "shape; below or at max_norm, g comes back as it is (an all-zero g too, without "
+            "NaN); above it, g is scaled by max_norm / norm, the same factor for every element.",
         ),
+        probes.jit_matches_eager(
+            "clip_norm", CLIP_NORM_CASES,
+            hint="Under jax.jit the norm is a tracer without a value: a Python `if`, `min`, "
+            "`float()` or a NumPy function needs the value and fails. Make the choice an array "
+            "operation (chapter 2, 'A tracer under jit has no value'). max_norm is traced too, "
+            "so it cannot be static.",
+        ),
+        probes.globals_unchanged(
+            "clip_norm", CLIP_NORM_CASES[:2],
+            hint="clip_norm changes something outside itself; return everything it computes instead.",
+        ),
+        probes.no_leaked_tracers(
+            "clip_norm", CLIP_NORM_CASES[:1],
+            hint="Something computed inside the function (the norm?) is stored outside it. "
+            "Under jit that is a tracer; return what you want to keep.",
+        ),
+    ),
+    hints=(
+        "Run the given version under jax.jit and read the error's type: which line asks Python "
+        "for the value of a traced array?",
+        "Both outcomes can be computed, and an array operation picks one of them (or one "
+        "scaling factor, 1 when no clipping is needed). Check what your version returns for an "
+        "all-zero g.",
     ),
 ))

@@ -1,10 +1,13 @@
-"""Known answers to exercise 2.1 (`count_traces`), each with the probe that must judge it."""
+"""Known answers to exercises 2.1 (`count_traces`) and 2.2 (`clip_norm`), each with the probe that must judge it."""
 
 from __future__ import annotations
+
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -125,6 +128,93 @@ def count_traces_pops_calls(f, calls):
     return traces
 
 
+def count_traces_counts_key_changes(f, calls):
+    # Counts changes from one call to the next: forgets that earlier traces stay cached.
+    count, previous = 0, None
+    for args in calls:
+        leaves, tree = jax.tree.flatten(args)
+        key = (tree, tuple(jax.typeof(leaf) for leaf in leaves))
+        count += key != previous
+        previous = key
+    return count
+
+
+def count_traces_first_argument(f, calls):
+    # Models the key from the first argument only.
+    return len({jax.typeof(args[0]) for args in calls}) if calls else 0
+
+
+def count_traces_by_size(f, calls):
+    # Shape reduced to a number of elements, with the dtype and weak type.
+    return len({
+        tuple((jnp.size(leaf), jax.typeof(leaf).dtype, jax.typeof(leaf).weak_type) for leaf in jax.tree.leaves(args))
+        for args in calls
+    })
+
+
+def count_traces_distinct_jaxprs(f, calls):
+    # One trace per distinct program text: the text shows neither weak types nor dict keys.
+    return len({str(jax.make_jaxpr(lambda *a: f(*a))(*args)) for args in calls})
+
+
+_MODULE_F = [None]
+_MODULE_TRACES = [0]
+
+
+def _module_wrapper(*args):
+    _MODULE_TRACES[0] += 1
+    return _MODULE_F[0](*args)
+
+
+def count_traces_module_wrapper(f, calls):
+    # The counter is reset, but the jitted wrapper is one module-level function: one cache.
+    _MODULE_F[0] = f
+    _MODULE_TRACES[0] = 0
+    jitted = jax.jit(_module_wrapper)
+    for args in calls:
+        jitted(*args)
+    return _MODULE_TRACES[0]
+
+
+def count_traces_keeps_arguments(f, calls):
+    # Right count, but every traced argument (a tracer) is kept in a list.
+    seen = []
+
+    def counted(*args):
+        seen.append(args)
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return len(seen)
+
+
+def count_traces_keeps_last_tracer(f, calls):
+    # Keeps the last traced argument "for debugging" in a closure cell.
+    traces, last = 0, None
+
+    def counted(*args):
+        nonlocal traces, last
+        traces += 1
+        last = args
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return traces
+
+
+def count_traces_clear_caches(f, calls):
+    # Clears every cache of the process first, then reads the size of jax.jit(f)'s cache.
+    jax.clear_caches()
+    jitted = jax.jit(f)
+    for args in calls:
+        jitted(*args)
+    return jitted._cache_size()
+
+
 # Correct answers --------------------------------------------------------------------
 
 
@@ -148,7 +238,7 @@ def count_traces_jit_in_loop(f, calls):
     log = []
 
     def counted(*args):
-        log.append(args)
+        log.append(len(args))
         return f(*args)
 
     for args in calls:
@@ -163,6 +253,156 @@ def count_traces_from_cache_key(f, calls):
         leaves, tree = jax.tree.flatten(args)
         keys.add((tree, tuple(jax.typeof(leaf) for leaf in leaves)))
     return len(keys)
+
+
+class _TraceCounter:
+    def __init__(self, f):
+        self.f = f
+        self.count = 0
+
+    def __call__(self, *args):
+        self.count += 1
+        return self.f(*args)
+
+
+def count_traces_counter_object(f, calls):
+    counter = _TraceCounter(f)
+    jitted = jax.jit(counter)
+    for args in calls:
+        jitted(*args)
+    return counter.count
+
+
+def count_traces_wraps(f, calls):
+    traces = [0]
+
+    @functools.wraps(f)
+    def counted(*args):
+        traces[0] += 1
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return traces[0]
+
+
+def count_traces_aot_trace(f, calls):
+    # jitted.trace(*args) uses the jit's trace cache without compiling
+    runs = []
+
+    def counted(*args):
+        runs.append(1)
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted.trace(*args)
+    return sum(runs)
+
+
+# 2.2 clip_norm ----------------------------------------------------------------------
+
+
+def clip_norm_python_if(g, max_norm):  # the version the exercise gives
+    norm = jnp.sqrt(jnp.sum(g**2))
+    if norm > max_norm:
+        g = g * (max_norm / norm)
+    return g
+
+
+def clip_norm_python_min(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return g * min(1.0, max_norm / norm)
+
+
+def clip_norm_float(g, max_norm):
+    norm = float(jnp.linalg.norm(g))
+    return g * (max_norm / norm) if norm > max_norm else g
+
+
+def clip_norm_numpy(g, max_norm):
+    norm = np.linalg.norm(g)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_static_max_norm(g, max_norm):
+    return _clip_static(g, max_norm)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _clip_static(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_always_scales(g, max_norm):
+    return g * (max_norm / jnp.sqrt(jnp.sum(g**2)))
+
+
+def clip_norm_elementwise(g, max_norm):
+    return jnp.clip(g, -max_norm, max_norm)
+
+
+def clip_norm_per_row(g, max_norm):
+    norm = jnp.linalg.norm(g, axis=-1, keepdims=True)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_nan_at_zero(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return g * (jnp.minimum(norm, max_norm) / norm)
+
+
+def clip_norm_l1(g, max_norm):
+    norm = jnp.sum(jnp.abs(g))
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_spectral(g, max_norm):
+    norm = jnp.linalg.norm(g, ord=2) if g.ndim == 2 else jnp.linalg.norm(g)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_fixed_threshold(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return g * jnp.minimum(1.0, 1.0 / norm)
+
+
+_NORMS = []
+
+
+def clip_norm_logs_norm(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    _NORMS.append(norm)  # kept for a plot of the gradient norms
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+_LAST = {"norm": None}
+
+
+def clip_norm_remembers_norm(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    _LAST["norm"] = norm
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_where(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_minimum(g, max_norm):
+    return g * jnp.minimum(1.0, max_norm / jnp.sqrt(jnp.vdot(g, g)))
+
+
+def clip_norm_maximum(g, max_norm):
+    return g * max_norm / jnp.maximum(jnp.linalg.norm(g), max_norm)
+
+
+def clip_norm_cond(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(jnp.square(g)))
+    return lax.cond(norm > max_norm, lambda: g / norm * max_norm, lambda: g)
 
 
 CASES = [
@@ -180,7 +420,49 @@ CASES = [
     wrong("2.1", "inputs-unchanged", count_traces_pops_calls),
     right("2.1", count_traces_nonlocal),
     right("2.1", count_traces_jit_in_loop),
+    wrong("2.1", "matches-reference", count_traces_counts_key_changes),
+    wrong("2.1", "matches-reference", count_traces_first_argument),
+    wrong("2.1", "matches-reference", count_traces_by_size),
+    wrong("2.1", "matches-reference", count_traces_distinct_jaxprs),
+    wrong("2.1", "fresh-jit", count_traces_module_wrapper),
+    wrong("2.1", "matches-reference", count_traces_module_wrapper, label="count_traces_module_wrapper_other_f"),
+    wrong("2.1", "no-leaked-tracers", count_traces_keeps_arguments),
+    wrong("2.1", "no-leaked-tracers", count_traces_keeps_last_tracer),
+    wrong("2.1", "matches-reference", count_traces_clear_caches),
     right("2.1", count_traces_from_cache_key),
+    right("2.1", count_traces_counter_object),
+    right("2.1", count_traces_wraps),
+    right("2.1", count_traces_aot_trace),
+    wrong("2.2", "jit-matches-eager", clip_norm_python_if),
+    wrong("2.2", "jit-matches-eager", clip_norm_python_min),
+    wrong("2.2", "jit-matches-eager", clip_norm_float),
+    wrong("2.2", "jit-matches-eager", clip_norm_numpy),
+    wrong("2.2", "jit-matches-eager", clip_norm_static_max_norm),
+    wrong("2.2", "matches-reference", clip_norm_static_max_norm, label="clip_norm_static_max_norm_array"),
+    wrong("2.2", "matches-reference", clip_norm_always_scales),
+    wrong("2.2", "matches-reference", clip_norm_elementwise),
+    wrong("2.2", "matches-reference", clip_norm_per_row),
+    wrong("2.2", "matches-reference", clip_norm_nan_at_zero),
+    wrong("2.2", "matches-reference", clip_norm_l1),
+    wrong("2.2", "matches-reference", clip_norm_spectral),
+    wrong("2.2", "matches-reference", clip_norm_fixed_threshold),
+    wrong("2.2", "no-leaked-tracers", clip_norm_logs_norm),
+    wrong("2.2", "globals-unchanged", clip_norm_logs_norm, label="clip_norm_logs_norm_globals"),
+    wrong("2.2", "no-leaked-tracers", clip_norm_remembers_norm),
+    wrong("2.2", "globals-unchanged", clip_norm_remembers_norm, label="clip_norm_remembers_norm_globals"),
+    right("2.2", clip_norm_where),
+    right("2.2", clip_norm_minimum),
+    right("2.2", clip_norm_maximum),
+    right("2.2", clip_norm_cond),
 ]
 
 test_known_answer = parametrize(CASES)
+
+
+def test_reference_count_traces_agrees_with_calls() -> None:
+    """The reference counts with `jitted.trace` (no compilation); calls give the same counts."""
+    from purestate.exercises.ch02 import COUNT_TRACES_CASES, reference_count_traces
+
+    for make in COUNT_TRACES_CASES:
+        f, calls = make()
+        assert reference_count_traces(f, calls) == count_traces_nonlocal(*make()), repr(f)
