@@ -1,0 +1,320 @@
+"""Chapter 10 · Refs: known answers to 10.1 and 10.2."""
+
+from __future__ import annotations
+
+import collections
+
+import jax
+import jax.numpy as jnp
+
+from tests.wrong_answers.helpers import parametrize, right, wrong
+
+# 10.1 · dense_logged(params, x, stats_ref) --------------------------------------------
+
+STATS = jax.new_ref(jnp.zeros(3))  # "one place for the statistics", created at import
+recent_outputs: collections.deque = collections.deque(maxlen=4)
+debug_outputs: list = []
+
+
+def _layer(params, x):
+    return jnp.tanh(x @ params["W"] + params["b"])
+
+
+def _stats(h):
+    return jnp.stack([jnp.float32(h.size), jnp.sum(h), jnp.sum(h * h)])
+
+
+def dense_logged_overwrites(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] = _stats(h)  # the statistics of this call only
+    return h
+
+
+def dense_logged_counts_rows(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += jnp.stack([jnp.float32(x.shape[0]), jnp.sum(h), jnp.sum(h * h)])
+    return h
+
+
+def dense_logged_hard_coded_count(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += jnp.stack([jnp.float32(8.0), jnp.sum(h), jnp.sum(h * h)])  # 4 rows × 2 units
+    return h
+
+
+def dense_logged_square_of_sum(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += jnp.stack([jnp.float32(h.size), jnp.sum(h), jnp.sum(h) ** 2])
+    return h
+
+
+def dense_logged_preactivation(params, x, stats_ref):
+    z = x @ params["W"] + params["b"]
+    stats_ref[...] += _stats(z)  # the statistics of z, not of tanh(z)
+    return jnp.tanh(z)
+
+
+def dense_logged_global_ref(params, x, stats_ref):
+    h = _layer(params, x)
+    STATS[...] += _stats(h)  # the module's Ref, not the one it was given
+    return h
+
+
+def dense_logged_returns_stats(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += _stats(h)
+    return stats_ref[...]
+
+
+def dense_logged_half_precision(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += _stats(h).astype(jnp.float16)  # "statistics need no precision"
+    return h
+
+
+def dense_logged_python_floats(params, x, stats_ref):
+    h = _layer(params, x)
+    total, squares = float(jnp.sum(h)), float(jnp.sum(h * h))  # concrete: not under jit
+    stats_ref[...] += jnp.array([h.size, total, squares], jnp.float32)
+    return h
+
+
+def dense_logged_branches_on_ref(params, x, stats_ref):
+    h = _layer(params, x)
+    if stats_ref[0] == 0:  # "the first call sets, later calls add": a tracer under jit
+        stats_ref[...] = _stats(h)
+    else:
+        stats_ref[...] += _stats(h)
+    return h
+
+
+def dense_logged_keeps_outputs(params, x, stats_ref):
+    h = _layer(params, x)
+    debug_outputs.append(h)  # "for debugging": tracers under jit
+    stats_ref[...] += _stats(h)
+    return h
+
+
+def dense_logged_deque(params, x, stats_ref):
+    h = _layer(params, x)
+    recent_outputs.append(h)
+    stats_ref[...] += _stats(h)
+    return h
+
+
+def dense_logged_counts_on_itself(params, x, stats_ref):
+    dense_logged_counts_on_itself.calls = getattr(dense_logged_counts_on_itself, "calls", 0) + 1
+    h = _layer(params, x)
+    stats_ref[...] += _stats(h)
+    return h
+
+
+# right answers, written differently
+
+
+def dense_logged_elementwise(params, x, stats_ref):
+    h = jnp.tanh(jnp.dot(x, params["W"]) + params["b"])
+    stats_ref[0] += h.size
+    stats_ref[1] += h.sum()
+    stats_ref[2] += jnp.square(h).sum()
+    return h
+
+
+def dense_logged_addupdate(params, x, stats_ref):
+    h = jnp.tanh(jnp.einsum("bi,io->bo", x, params["W"]) + params["b"])
+    jax.ref.addupdate(stats_ref, ..., jnp.array([h.size, h.sum(), (h**2).sum()], dtype=stats_ref.dtype))
+    return h
+
+
+def dense_logged_read_then_write(params, x, stats_ref):
+    h = _layer(params, x)
+    old = stats_ref[...]
+    stats_ref[...] = old + _stats(h)
+    return h
+
+
+@jax.jit
+def dense_logged_jitted(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += _stats(h)
+    return h
+
+
+# 10.2 · sgd_step(w, x, y, log_ref) ------------------------------------------------------
+
+
+class LossLog:
+    def __init__(self):
+        self.steps = 0
+        self.total = 0.0
+
+
+loss_log = LossLog()
+LOG = jax.new_ref(jnp.zeros(2))
+
+
+def _loss(w, x, y):
+    return jnp.mean((x @ w - y) ** 2)
+
+
+def sgd_step_no_stop_gradient(w, x, y, log_ref):
+    def loss_fn(w):
+        loss = _loss(w, x, y)
+        log_ref[...] += jnp.stack([jnp.float32(1.0), loss])  # the loss carries a gradient
+        return loss
+
+    return w - 0.1 * jax.grad(loss_fn)(w)
+
+
+def sgd_step_logs_after_update(w, x, y, log_ref):
+    new_w = w - 0.1 * jax.grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), _loss(new_w, x, y)])  # the loss at the new w
+    return new_w
+
+
+def sgd_step_overwrites(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] = jnp.stack([log_ref[0] + 1.0, loss])  # counts, but keeps the last loss only
+    return w - 0.1 * grad
+
+
+def sgd_step_logs_twice(w, x, y, log_ref):
+    def loss_fn(w):
+        loss = _loss(w, x, y)
+        log_ref[...] += jnp.stack([jnp.float32(1.0), jax.lax.stop_gradient(loss)])
+        return loss
+
+    loss_fn(w)  # "print the loss first", which logs it as well
+    return w - 0.1 * jax.grad(loss_fn)(w)
+
+
+def sgd_step_global_log(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    LOG[...] += jnp.stack([jnp.float32(1.0), loss])  # the module's Ref
+    return w - 0.1 * grad
+
+
+def sgd_step_hard_coded_mean(w, x, y, log_ref):
+    def loss_fn(w):
+        return jnp.sum((x @ w - y) ** 2) / 6  # six examples in the first problem
+
+    loss, grad = jax.value_and_grad(loss_fn)(w)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    return w - 0.1 * grad
+
+
+def sgd_step_branches_on_log(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    if log_ref[0] == 0:  # a fresh log is set, later ones added to: a tracer under jit
+        log_ref[...] = jnp.stack([jnp.float32(1.0), loss])
+    else:
+        log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    return w - 0.1 * grad
+
+
+def sgd_step_half_precision_log(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss]).astype(jnp.bfloat16)
+    return w - 0.1 * grad
+
+
+def sgd_step_keeps_loss_log(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    loss_log.steps += 1  # the old log kept "as well"
+    return w - 0.1 * grad
+
+
+def sgd_step_counts_on_itself(w, x, y, log_ref):
+    sgd_step_counts_on_itself.calls = getattr(sgd_step_counts_on_itself, "calls", 0) + 1
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    return w - 0.1 * grad
+
+
+def sgd_step_wrong_rate(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    return w - 0.01 * grad
+
+
+# right answers, written differently
+
+
+def sgd_step_value_and_grad(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])  # outside the differentiated function
+    return w - 0.1 * grad
+
+
+def sgd_step_elementwise(w, x, y, log_ref):
+    def loss_fn(w):
+        loss = jnp.mean(jnp.square(jnp.dot(x, w) - y))
+        log_ref[0] += 1.0
+        log_ref[1] += jax.lax.stop_gradient(loss)
+        return loss
+
+    return w - 0.1 * jax.grad(loss_fn)(w)
+
+
+def sgd_step_by_hand(w, x, y, log_ref):
+    residual = x @ w - y
+    grad = 2.0 * x.T @ residual / x.shape[0]
+    jax.ref.addupdate(log_ref, ..., jnp.stack([jnp.float32(1.0), jnp.mean(residual**2)]))
+    return w - 0.1 * grad
+
+
+@jax.jit
+def sgd_step_jitted(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    return w - 0.1 * grad
+
+
+CASES = [
+    # 10.1: what is computed and added
+    wrong("10.1", "accumulates", dense_logged_overwrites),
+    wrong("10.1", "accumulates", dense_logged_counts_rows),
+    wrong("10.1", "accumulates", dense_logged_square_of_sum),
+    wrong("10.1", "accumulates", dense_logged_preactivation),
+    wrong("10.1", "accumulates", dense_logged_global_ref),
+    wrong("10.1", "accumulates", dense_logged_returns_stats),
+    # 10.1: cases that never vary the shape
+    wrong("10.1", "other-shapes", dense_logged_hard_coded_count),
+    # 10.1: dtypes (a Ref refuses a write of another dtype)
+    wrong("10.1", "accumulates", dense_logged_half_precision),
+    # 10.1: right eagerly, wrong under jit
+    wrong("10.1", "accumulates-under-jit", dense_logged_python_floats),
+    wrong("10.1", "accumulates-under-jit", dense_logged_branches_on_ref),
+    # 10.1: side effects
+    wrong("10.1", "no-leaked-tracers", dense_logged_keeps_outputs),
+    wrong("10.1", "globals-unchanged", dense_logged_keeps_outputs),
+    wrong("10.1", "no-leaked-tracers", dense_logged_deque),
+    wrong("10.1", "globals-unchanged", dense_logged_counts_on_itself),
+    right("10.1", dense_logged_elementwise),
+    right("10.1", dense_logged_addupdate),
+    right("10.1", dense_logged_read_then_write),
+    right("10.1", dense_logged_jitted),
+    # 10.2: the trap of writing under grad, and what is logged
+    wrong("10.2", "steps-and-logs", sgd_step_no_stop_gradient),
+    wrong("10.2", "steps-and-logs", sgd_step_logs_after_update),
+    wrong("10.2", "steps-and-logs", sgd_step_overwrites),
+    wrong("10.2", "steps-and-logs", sgd_step_logs_twice),
+    wrong("10.2", "steps-and-logs", sgd_step_global_log),
+    wrong("10.2", "steps-and-logs", sgd_step_wrong_rate),
+    # 10.2: cases that never vary the size
+    wrong("10.2", "other-sizes", sgd_step_hard_coded_mean),
+    # 10.2: dtypes
+    wrong("10.2", "steps-and-logs", sgd_step_half_precision_log),
+    # 10.2: right eagerly, wrong under jit
+    wrong("10.2", "logs-under-jit", sgd_step_branches_on_log),
+    # 10.2: side effects
+    wrong("10.2", "globals-unchanged", sgd_step_keeps_loss_log),
+    wrong("10.2", "globals-unchanged", sgd_step_counts_on_itself),
+    right("10.2", sgd_step_value_and_grad),
+    right("10.2", sgd_step_elementwise),
+    right("10.2", sgd_step_by_hand),
+    right("10.2", sgd_step_jitted),
+]
+
+test_known_answer = parametrize(CASES)
