@@ -301,6 +301,19 @@ def count_traces_aot_trace(f, calls):
     return sum(runs)
 
 
+def count_traces_make_jaxpr(f, calls):
+    # jax.make_jaxpr of one wrapper shares a trace cache across its calls, as jax.jit does
+    seen = [0]
+
+    def counted(*args):
+        seen[0] += 1
+        return f(*args)
+
+    for args in calls:
+        jax.make_jaxpr(counted)(*args)
+    return seen[0]
+
+
 # 2.2 clip_norm ----------------------------------------------------------------------
 
 
@@ -387,6 +400,16 @@ def clip_norm_remembers_norm(g, max_norm):
     return jnp.where(norm > max_norm, g * (max_norm / norm), g)
 
 
+def clip_norm_rms(g, max_norm):
+    norm = jnp.sqrt(jnp.mean(g**2))
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_abs_of_sum(g, max_norm):
+    norm = jnp.abs(jnp.sum(g))
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
 def clip_norm_where(g, max_norm):
     norm = jnp.linalg.norm(g)
     return jnp.where(norm > max_norm, g * (max_norm / norm), g)
@@ -403,6 +426,15 @@ def clip_norm_maximum(g, max_norm):
 def clip_norm_cond(g, max_norm):
     norm = jnp.sqrt(jnp.sum(jnp.square(g)))
     return lax.cond(norm > max_norm, lambda: g / norm * max_norm, lambda: g)
+
+
+def clip_norm_divides(g, max_norm):
+    return g / jnp.maximum(jnp.linalg.norm(g) / max_norm, 1.0)
+
+
+def clip_norm_eps(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g * g))
+    return jnp.where(norm > max_norm, g * max_norm / (norm + 1e-6), g)
 
 
 CASES = [
@@ -433,6 +465,7 @@ CASES = [
     right("2.1", count_traces_counter_object),
     right("2.1", count_traces_wraps),
     right("2.1", count_traces_aot_trace),
+    right("2.1", count_traces_make_jaxpr),
     wrong("2.2", "jit-matches-eager", clip_norm_python_if),
     wrong("2.2", "jit-matches-eager", clip_norm_python_min),
     wrong("2.2", "jit-matches-eager", clip_norm_float),
@@ -446,6 +479,8 @@ CASES = [
     wrong("2.2", "matches-reference", clip_norm_l1),
     wrong("2.2", "matches-reference", clip_norm_spectral),
     wrong("2.2", "matches-reference", clip_norm_fixed_threshold),
+    wrong("2.2", "matches-reference", clip_norm_rms),
+    wrong("2.2", "matches-reference", clip_norm_abs_of_sum),
     wrong("2.2", "no-leaked-tracers", clip_norm_logs_norm),
     wrong("2.2", "globals-unchanged", clip_norm_logs_norm, label="clip_norm_logs_norm_globals"),
     wrong("2.2", "no-leaked-tracers", clip_norm_remembers_norm),
@@ -454,6 +489,8 @@ CASES = [
     right("2.2", clip_norm_minimum),
     right("2.2", clip_norm_maximum),
     right("2.2", clip_norm_cond),
+    right("2.2", clip_norm_divides),
+    right("2.2", clip_norm_eps),
 ]
 
 test_known_answer = parametrize(CASES)
