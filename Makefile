@@ -29,6 +29,8 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || [ -n "$$PURESTATE_CHROMIUM" ] || \
+	  echo "WARNING: no Chromium on this machine: the browser test of the built book will be SKIPPED (bash .ci/run installs one)."
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-jax JAX=$(OLDEST_JAX)
 
