@@ -1,0 +1,185 @@
+"""The example arguments: private copies, new values of the same shapes, jit-able parts.
+
+The doctor never hands the caller's own objects to the function: every call gets a copy
+(JAX arrays included, so that a donating ``jax.jit`` cannot delete the caller's buffers, and
+PRNG keys rewrapped, so that ``jax.debug_key_reuse`` sees an unconsumed key each call).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from purestate.compare import is_key_array, mismatch, short
+
+Call = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+def private_copy(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Call:
+    """A deep copy of the call's arguments (a tree copy of the arrays where deepcopy fails)."""
+    try:
+        copied = copy.deepcopy((tuple(args), dict(kwargs)))
+    except Exception:
+        copied = (tuple(args), dict(kwargs))
+    return fresh(copied)
+
+
+def fresh(call: Call) -> Call:
+    """``call`` with every array leaf copied and every PRNG key unconsumed.
+
+    Containers that are pytrees (tuples, lists, dicts, NamedTuples, registered classes) are
+    rebuilt; other objects (a config object, a string) stay the same object, so that a
+    ``jax.jit`` keyed on them by identity sees the same one on every call.
+    """
+    return jax.tree.map(_copy_leaf, call)
+
+
+def _copy_leaf(leaf: Any) -> Any:
+    if is_key_array(leaf):
+        return jax.random.wrap_key_data(jax.random.key_data(leaf), impl=jax.random.key_impl(leaf))
+    if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer):
+        return jnp.array(leaf, copy=True)
+    if isinstance(leaf, np.ndarray):
+        return leaf.copy()
+    return leaf
+
+
+def is_dynamic(leaf: Any, scalars_static: bool) -> bool:
+    """Whether the doctor's ``jax.jit`` passes ``leaf`` as an argument (else closes over it)."""
+    if isinstance(leaf, (jax.Array, np.ndarray, np.generic)):
+        return True
+    if isinstance(leaf, (bool, int, float, complex)):
+        return not scalars_static
+    return False
+
+
+def perturbed(call: Call, scalars_static: bool) -> Call:
+    """New values of the same shapes and dtypes for the dynamic leaves; the rest unchanged.
+
+    Python ints and bools are left alone (they are sizes, counts and flags more often than
+    data); Python floats change only where they are dynamic.
+    """
+
+    def change(leaf: Any) -> Any:
+        if is_key_array(leaf):
+            data = jax.random.key_data(leaf)
+            return jax.random.wrap_key_data(data + jnp.asarray(1, data.dtype), impl=jax.random.key_impl(leaf))
+        if isinstance(leaf, (jax.Array, np.ndarray, np.generic)):
+            return _new_values(leaf)
+        if isinstance(leaf, float) and not scalars_static:
+            return leaf * 1.5 + 0.5
+        return _copy_leaf(leaf)
+
+    return jax.tree.map(change, call)
+
+
+def _new_values(array: Any) -> Any:
+    module = jnp if isinstance(array, jax.Array) else np
+    dtype = array.dtype
+    if dtype == np.bool_:
+        out = module.logical_not(array)
+    elif np.issubdtype(dtype, np.integer):
+        out = array + module.asarray(1, dtype=dtype)
+    else:
+        out = array * module.asarray(1.5, dtype=dtype) + module.asarray(0.5, dtype=dtype)
+    if isinstance(array, np.generic):
+        return dtype.type(out)
+    return module.asarray(out, dtype=dtype)
+
+
+class Jitted:
+    """``jax.jit`` of the function over the dynamic leaves of one call's arguments.
+
+    Non-array leaves (strings, None-like objects, and with ``scalars_static`` the Python
+    numbers) are closed over from the first call, so they act as static arguments without
+    having to be hashable. ``traces`` counts how often the doctor's jit traced.
+    """
+
+    def __init__(self, fn: Callable[..., Any], call: Call, *, scalars_static: bool):
+        leaves, self.treedef = jax.tree.flatten(call)
+        self.scalars_static = scalars_static
+        self.mask = [is_dynamic(leaf, scalars_static) for leaf in leaves]
+        self.static = [None if dynamic else leaf for leaf, dynamic in zip(leaves, self.mask)]
+        self.traces = 0
+        self.fn = fn
+
+        def wrapper(dynamic: list[Any]) -> Any:
+            self.traces += 1
+            pieces = iter(dynamic)
+            full = [next(pieces) if d else s for d, s in zip(self.mask, self.static)]
+            args, kwargs = jax.tree.unflatten(self.treedef, full)
+            return fn(*args, **kwargs)
+
+        name = getattr(fn, "__name__", None)
+        if isinstance(name, str):  # JAX's messages then name the reader's function
+            wrapper.__name__ = wrapper.__qualname__ = name
+        self.wrapper = wrapper
+        self.jitted = jax.jit(wrapper)
+
+    def dynamic(self, call: Call) -> list[Any]:
+        leaves = jax.tree.leaves(call)
+        return [leaf for leaf, d in zip(leaves, self.mask) if d]
+
+    def __call__(self, call: Call) -> Any:
+        return self.jitted(self.dynamic(call))
+
+    def fresh_jit(self) -> Callable[[list[Any]], Any]:
+        """A new ``jax.jit`` of the same wrapper: a trace of its own (for leak checks)."""
+
+        def again(dynamic: list[Any]) -> Any:
+            return self.wrapper(dynamic)
+
+        return jax.jit(again)
+
+
+def has_python_scalars(call: Call) -> bool:
+    return any(isinstance(leaf, (bool, int, float, complex)) for leaf in jax.tree.leaves(call))
+
+
+def difference(first: Any, second: Any, *, rtol: float = 0.0, atol: float = 0.0) -> str | None:
+    """How two results differ (leaf by leaf, through any pytree), or ``None``."""
+    try:
+        a_leaves, a_tree = jax.tree_util.tree_flatten_with_path(first)
+        b_leaves, b_tree = jax.tree_util.tree_flatten_with_path(second)
+    except Exception:
+        return None if first is second else _fallback(first, second)
+    if a_tree != b_tree:
+        return f"the results have different structures: {short(first)} and {short(second)}"
+    for (path, a), (_, b) in zip(a_leaves, b_leaves):
+        where = jax.tree_util.keystr(path)
+        where = f" at {where}" if where else ""
+        try:
+            if _numeric(a) or _numeric(b):
+                found = mismatch(a, b, rtol=rtol, atol=atol)
+                if found:
+                    return f"{short(a)} then {short(b)}{where}"
+            elif not _equal(a, b):
+                return f"{short(a)} then {short(b)}{where}"
+        except Exception:
+            continue
+    return None
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, complex, jax.Array, np.ndarray, np.generic))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) or a is b
+    except Exception:
+        return a is b
+
+
+def _fallback(first: Any, second: Any) -> str | None:
+    return None if _equal(first, second) else f"{short(first)} then {short(second)}"
+
+
+def values_text(value: Any) -> str:
+    """A short rendering of a value for a message."""
+    return short(value, limit=60)

@@ -1,0 +1,600 @@
+"""The examination: the calls the doctor makes, and what each finding is based on.
+
+One examination runs in the checker's worker thread (``runner.run_with_time_limit``), so
+JAX's thread-local switches (``jax.checking_leaks``, ``jax.debug_key_reuse``) are entered
+there, and a time limit can stop it. In order:
+
+1. two plain calls with equal copies of the arguments: ``mutates-input`` (each argument's
+   fingerprint before and after), ``writes-outside`` (the checker's ``hidden_state`` before
+   and after), ``not-deterministic`` (the two results);
+2. ``jax.jit`` of the function (Python numbers made static when the traced version fails on
+   them), called three times, the third with new values of the same shapes and dtypes:
+   ``not-traceable``, ``jit-differs``, ``python-side-effect`` (output of the first, tracing
+   call against the second), ``recompiles`` (traces and compilations on later calls), and a
+   tracer left in a global or closure (``leaks-tracer``);
+3. a fresh trace under ``jax.checking_leaks()``: ``leaks-tracer``;
+4. a plain call with new values: ``recompiles`` (a ``jax.jit`` of a new function, a static
+   argument that changed), counted with JAX's compilation events;
+5. where keys are in reach, calls under ``jax.debug_key_reuse(True)``: ``reuses-key``;
+6. each number or array the function reads from outside its arguments, changed and put
+   back: ``bakes-global`` when the plain function sees the change and the jitted one does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import logging
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import jax
+import jax.extend
+import numpy as np
+
+from purestate.compare import short
+from purestate.doctor import args as arglib
+from purestate.doctor import outside
+from purestate.doctor.report import Finding, format_exception
+from purestate.probes import purity
+
+RTOL = 1e-4  # jit against eager: XLA may fuse and reorder float arithmetic
+ATOL = 1e-5
+SAME_RTOL = 1e-5  # the same call twice
+SAME_ATOL = 1e-6
+
+_CONCRETE_ERRORS = (
+    "ConcretizationTypeError",
+    "TracerBoolConversionError",
+    "TracerIntegerConversionError",
+    "TracerArrayConversionError",
+    "NonConcreteBooleanIndexError",
+)
+# Names JAX gives the eager dispatch of a primitive (a plain call of ``lax.scan`` compiles
+# its body on every call); a compilation under one of these names is not a recompilation of
+# the reader's code.
+_PRIMITIVE_NAMES = frozenset({
+    "scan", "cond", "while", "switch", "fori_loop", "while_loop", "map", "custom_jvp_call",
+    "custom_vjp_call", "custom_vjp_call_jaxpr", "checkpoint", "remat", "remat2", "shard_map",
+    "xla_pmap", "pmap", "closed_call", "core_call", "run_state", "custom_lin", "pure_callback",
+    "io_callback", "debug_callback", "select_n", "random_bits", "random_split", "random_fold_in",
+    "random_seed", "random_wrap", "random_unwrap", "threefry2x32", "sort", "argsort",
+    "<unnamed function>",  # an eager shard_map
+})
+
+_TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+# Where the course shows each fix.
+FIX = {
+    "mutates-input": "chapter 1, “A function that changes its argument”; for arrays, chapter 4, "
+                     "“In-place assignment fails loudly; `.at[]` is the replacement”",
+    "writes-outside": "chapter 3, “The fix: state in, state out”, and chapter 6, “State in, state out”",
+    "leaks-tracer": "chapter 3, “Appending to a Python list inside `jit`” and “Finding leaks early: "
+                    "`jax.checking_leaks`”; chapter 4 shows `has_aux` for values you want out",
+    "bakes-global": "chapter 3, “Globals are baked into the trace as constants”",
+    "recompiles": "chapter 2, “What the cache keys on” and “The function is part of the key”; "
+                  "chapter 3, “Watching the cache”",
+    "not-deterministic": "chapter 7, “NumPy's generator is hidden state”, and chapter 1, "
+                         "“Pure and impure functions”",
+    "jit-differs": "chapter 2, “Python runs once per trace”, and chapter 3, “Stale versus mutated, call by call”",
+    "reuses-key": "chapter 7, “`split`: new keys from an old one” and “`jax.debug_key_reuse` catches it”",
+    "python-side-effect": "chapter 2, “Python runs once per trace”, and chapter 5, "
+                          "“`print` sees the tracer, `jax.debug.print` sees each example”",
+    "not-traceable": "chapter 2, “A tracer under `jit` has no value” and “Static arguments”",
+}
+
+
+class Examination:
+    """The state of one run of the doctor; ``findings`` is read by the caller's thread."""
+
+    def __init__(self, fn: Callable[..., Any], original: arglib.Call, reach: outside.Reach, name: str):
+        self.fn = fn
+        self.user_jit = outside.is_jit_wrapped(fn)
+        self.base = outside.unwrap(fn) if self.user_jit else fn
+        self.original = original
+        self.reach = reach
+        self.name = name
+        self.findings: list[Finding] = []
+        self.checked: list[str] = []
+        self.jitted: arglib.Jitted | None = None
+        self.jit_call: arglib.Call | None = None
+        self.primitives: set[str] = set()
+        self.eager_result: Any = None
+        self.jit_result: Any = None
+        self.mutation_error = False
+
+    # helpers ------------------------------------------------------------------------------
+
+    def add(self, kind: str, message: str) -> None:
+        if kind in FIX and "Fix:" not in message:
+            message = f"{message}\nFix: {FIX[kind]}."
+        self.findings.append(Finding(kind, message))
+
+    def has(self, kind: str) -> bool:
+        return any(f.kind == kind for f in self.findings)
+
+    def call(self, fn: Callable[..., Any], call: arglib.Call) -> Any:
+        args, kwargs = call
+        return fn(*args, **kwargs)
+
+    @property
+    def jit_name(self) -> str:
+        return self.name if self.user_jit else f"jax.jit({self.name})"
+
+    # the examination ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        if not self.plain_calls():
+            return
+        self.jit_calls()
+        self.leak_trace()
+        self.eager_recompile()
+        self.key_reuse()
+        self.baked_globals()
+
+    def plain_calls(self) -> bool:
+        first = arglib.private_copy(*self.original)
+        second = arglib.private_copy(*self.original)
+        self.second_call = second
+        self.third_call = arglib.perturbed(second, scalars_static=False)
+        before = _argument_states(first)
+        state_before = outside.hidden_state(self.fn, self.name)
+        try:
+            with captured() as out1:
+                result1 = self.call(self.fn, first)
+        except (Exception, SystemExit) as error:
+            self.add("raises", f"`{self.name}` raised {format_exception(error)} on the example arguments, "
+                               "so nothing else could be checked")
+            return False
+        self.eager_result = result1
+        self.eager_output = out1()
+        self.checked.append("two plain calls")
+        self.mutations(first, before)
+        state_after = outside.hidden_state(self.fn, self.name)
+        changed = [label for label in sorted(set(state_before) | set(state_after))
+                   if state_before.get(label, _MISSING) != state_after.get(label, _MISSING)]
+        if changed:
+            shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            shown = _readable(shown, self.name)
+            self.add("writes-outside", f"calling `{self.name}` changed {shown}: a pure function keeps what "
+                                       "it computes in its return value (the doctor put it back afterwards)")
+        try:
+            with captured() as out2:
+                result2 = self.call(self.fn, second)
+        except (Exception, SystemExit) as error:
+            self.add("not-deterministic", f"the first call of `{self.name}` returned {short(result1)}, the "
+                                          f"second, with equal arguments, raised {format_exception(error)}")
+            return True
+        self.eager_output2 = out2()
+        found = arglib.difference(result1, result2, rtol=SAME_RTOL, atol=SAME_ATOL)
+        if found:
+            self.add("not-deterministic", f"two calls of `{self.name}` with equal arguments returned "
+                                          f"different results: {found}")
+        if self.user_jit:
+            self.side_effects(self.eager_output, self.eager_output2, f"`{self.name}`")
+        return True
+
+    def mutations(self, call: arglib.Call, before: list[tuple[str, Any, Any]]) -> None:
+        params = _parameter_names(self.base)
+        args, kwargs = call
+        values = list(args) + [kwargs[k] for k in kwargs]
+        labels = [params[i] if i < len(params) else f"number {i + 1}" for i in range(len(args))] + list(kwargs)
+        for (fingerprint, shown), value, label in zip(before, values, labels):
+            if _fingerprint(value) != fingerprint:
+                self.add("mutates-input", f"`{self.name}` changed its argument `{label}` in place: before the "
+                                          f"call it was {shown}, afterwards {_show(value)} (the doctor worked "
+                                          "on a copy; yours is unchanged)")
+
+    def jit_calls(self) -> None:
+        call = arglib.fresh(arglib.private_copy(*self.original))
+        try:
+            jitted, result, output = self._first_jit(call, scalars_static=False)
+        except (Exception, SystemExit) as error:
+            if _concrete(error) and arglib.has_python_scalars(call):
+                try:
+                    jitted, result, output = self._first_jit(call, scalars_static=True)
+                except (Exception, SystemExit) as again:
+                    self.jit_failed(again)
+                    return
+            else:
+                self.jit_failed(error)
+                return
+        self.jitted, self.jit_call, self.jit_result = jitted, call, result
+        self.checked.append("jax.jit, three calls")
+        state = outside.hidden_state(self.fn, self.name)
+        leaked = sorted(label for label, fp in state.items() if outside.has_tracer(fp))
+        leaked = [_readable(label, self.name) for label in leaked]
+        if leaked:
+            # the same place a plain call changes: one finding, the leak, says it all
+            also = ""
+            for finding in list(self.findings):
+                if finding.kind == "writes-outside" and all(label in _readable(finding.message, self.name)
+                                                            for label in leaked):
+                    self.findings.remove(finding)
+                    also = " (plain calls change it too: keep what the function computes in its return value)"
+            self.add("leaks-tracer", f"after `{self.jit_name}` was traced, {', '.join(leaked[:3])} held a tracer: "
+                                     f"a value from inside the trace outlived it{also}")
+        try:
+            with captured() as out2, compilations() as events2:
+                self.jitted(arglib.fresh(call))
+            with compilations() as events3:
+                self.jitted(arglib.perturbed(call, jitted.scalars_static))
+        except (Exception, SystemExit) as error:
+            self.add("jit-differs", f"`{self.jit_name}` ran once, then raised {format_exception(error)} "
+                                    "on a second call with equal arguments")
+            return
+        if not self.user_jit:
+            self.side_effects(output, out2(), f"`{self.jit_name}`", traced=True)
+        again = jitted.traces - 1
+        if again > 0 or events2() or events3():
+            names = sorted({n for _, n in events2() + events3()}) or [self.name]
+            self.add("recompiles", f"`{self.jit_name}` traced again on later calls whose arguments differ only "
+                                   f"in value ({again} more trace(s); traced: {', '.join(names)})")
+        if not self.has("not-deterministic"):
+            found = arglib.difference(self.eager_result, result, rtol=RTOL, atol=ATOL)
+            if found:
+                self.add("jit-differs", f"`{self.name}` and `jax.jit({self.name})` returned different results "
+                                        f"for equal arguments: {found.replace(' then ', ' eagerly, ', 1)} under "
+                                        "jit")
+
+    def _first_jit(self, call: arglib.Call, *, scalars_static: bool) -> tuple[arglib.Jitted, Any, str]:
+        jitted = arglib.Jitted(self.base, call, scalars_static=scalars_static)
+        with captured() as output:
+            result = jitted(arglib.fresh(call))
+        return jitted, result, output()
+
+    def jit_failed(self, error: BaseException) -> None:
+        kind, message = _jit_failure(self.name, error)
+        if kind == "not-traceable" and self.has("mutates-input") and (
+                _item_assignment(error) or type(error).__name__ == "TracerArrayConversionError"):
+            # the same mistake (NumPy's in-place update), already reported as a mutation
+            for index, finding in enumerate(self.findings):
+                if finding.kind == "mutates-input":
+                    text = finding.message.replace(
+                        "\nFix:", f"\nUnder jax.jit it fails: {format_exception(error)}\nFix:", 1)
+                    self.findings[index] = Finding(finding.kind, text)
+                    break
+            return
+        self.add(kind, message)
+
+    def side_effects(self, first: str, second: str, label: str, traced: bool = False) -> None:
+        lines1 = [line for line in first.splitlines() if line.strip()]
+        lines2 = [line for line in second.splitlines() if line.strip()]
+        if len(lines1) > len(lines2):
+            extra = [line for line in lines1 if line not in lines2] or lines1
+            quoted = short(extra[0].strip(), limit=70)
+            self.add("python-side-effect", f"{label} printed or logged {quoted} while it was traced, and "
+                                           f"{'nothing' if not lines2 else 'less'} on the next call with "
+                                           "equal arguments: Python's print and logging run once per trace, "
+                                           "not once per call (jax.debug.print runs every call)")
+
+    def leak_trace(self) -> None:
+        if self.jitted is None or self.has("leaks-tracer"):
+            return  # (checking_leaks takes seconds to describe a leak already seen)
+        self.checked.append("jax.checking_leaks")
+        try:
+            with captured(), jax.checking_leaks():
+                traced = self.jitted.fresh_jit().trace(self.jitted.dynamic(arglib.fresh(self.jit_call)))
+        except (Exception, SystemExit) as error:
+            if "leak" in str(error).lower() and not self.has("leaks-tracer"):
+                first = str(error).strip().splitlines()[0]
+                self.add("leaks-tracer", f"under jax.checking_leaks(), tracing `{self.name}` raised “{first}”: a "
+                                         "tracer was kept after the trace ended (in a list, a global, an "
+                                         "attribute or a closure)")
+            return
+        try:
+            self.primitives = _primitive_names(traced.jaxpr)
+        except Exception:
+            self.primitives = set()
+
+    def eager_recompile(self) -> None:
+        try:
+            with captured(), compilations() as events:
+                self.call(self.fn, self.third_call)
+        except (Exception, SystemExit):
+            return
+        # only the reader's own functions count: a library may jit a new closure on every call
+        ignored = _PRIMITIVE_NAMES | self.primitives
+        mine = self.reach.code_names | {self.name}
+        names = sorted({name for _, name in events() if name in mine and name not in ignored})
+        if names:
+            traced = ", ".join(f"`{n}`" for n in names)
+            why = (" (a static argument changed, or a Python value it depends on)" if self.user_jit else
+                   ": a jax.jit of a function created anew on every call (a lambda, an inner def, a "
+                   "functools.partial) starts with an empty cache")
+            self.add("recompiles", f"a third call of `{self.name}` with new values of the same shapes and dtypes "
+                                   f"traced and compiled {traced} again{why}")
+
+    def key_reuse(self) -> None:
+        call, converted = _typed_keys(self.original)
+        if not converted and not _has_keys(call) and not self.reach.keys:
+            return
+        self.checked.append("jax.debug_key_reuse")
+        KeyReuseError = getattr(jax.errors, "KeyReuseError", None)
+        if KeyReuseError is None:
+            return
+        where = None
+        try:
+            with captured(), jax.debug_key_reuse(True):
+                # A traced check sees every reuse inside one call (loop bodies included) and is
+                # fast; plain calls are needed only for a key outside the arguments, used again
+                # by every call.
+                if self.jitted is not None:
+                    where = "in one call (traced under jax.jit)"
+                    self.jitted.fresh_jit()(self.jitted.dynamic(arglib.fresh(call)))
+                else:
+                    where = "in one call"
+                    self.call(self.fn, arglib.fresh(call))
+                if self.reach.keys:
+                    for attempt in ("in one call", "across two calls"):
+                        where = attempt
+                        self.call(self.fn, arglib.fresh(call))
+        except KeyReuseError as error:
+            first = str(error).strip().splitlines()[0]
+            if where == "across two calls":
+                keys = ", ".join(label for label, _, _ in self.reach.keys[:2]) or "a key outside the arguments"
+                detail = (f"the first call consumed {keys}, and the second call used it again: every call "
+                          "draws the same numbers (and jax.jit bakes that key in as a constant)")
+            else:
+                detail = f"a key was consumed twice {where}"
+            self.add("reuses-key", f"under jax.debug_key_reuse(True), `{self.name}` raised "
+                                   f"jax.errors.KeyReuseError (“{first}”): {detail}; split a key and use each "
+                                   "piece once")
+        except (Exception, SystemExit):
+            return
+        finally:
+            for _, key, consumed in self.reach.keys:
+                if not consumed:
+                    outside._unconsume(key)
+
+    def baked_globals(self) -> None:
+        if self.jitted is None or not self.reach.spots or self.has("not-deterministic"):
+            return
+        self.checked.append(f"{len(self.reach.spots)} value(s) outside the arguments changed and put back")
+        jit_side = (lambda c: self.call(self.fn, c)) if self.user_jit else self.jitted
+        try:
+            with captured():
+                eager0 = self.call(self.base, arglib.fresh(self.jit_call))
+                jit0 = jit_side(arglib.fresh(self.jit_call))
+        except (Exception, SystemExit):
+            return
+        reported = 0
+        for spot in self.reach.spots:
+            try:
+                current = spot.get()
+            except Exception:
+                continue
+            if current is not spot.original:
+                continue  # the function changes it itself: writes-outside says so
+            try:
+                new = outside.changed_value(current)
+            except Exception:
+                continue
+            try:
+                spot.set(new)
+                with captured():
+                    eager = self.call(self.base, arglib.fresh(self.jit_call))
+                    compiled = jit_side(arglib.fresh(self.jit_call))
+            except (Exception, SystemExit):
+                continue
+            finally:
+                spot.set(current)
+            sees = arglib.difference(eager0, eager, rtol=RTOL, atol=ATOL)
+            stale = arglib.difference(jit0, compiled, rtol=RTOL, atol=ATOL) is None
+            if sees and stale and reported < 3:
+                reported += 1
+                self.add("bakes-global", f"after {spot.label} changed from {short(current)} to {short(new)}, "
+                                         f"`{self.name}` returned {short(eager)} and `{self.jit_name}` still "
+                                         f"returned {short(compiled)}: jax.jit read it once, while tracing, and "
+                                         "kept it as a constant. Pass it as an argument")
+
+
+_MISSING = ("<missing>",)
+
+
+# output and compilation events ----------------------------------------------------------
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self, sink: io.StringIO):
+        super().__init__(logging.DEBUG)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in ("jax", "jaxlib", "absl"):
+            return
+        try:
+            self.sink.write(f"{record.levelname}:{record.name}:{record.getMessage()}\n")
+        except Exception:
+            pass
+
+
+@contextlib.contextmanager
+def captured() -> Iterator[Callable[[], str]]:
+    """What the code prints (stdout, stderr) or logs meanwhile; JAX's warnings are dropped."""
+    sink = io.StringIO()
+    handler = _LogCapture(sink)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    if level > logging.INFO or level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield sink.getvalue
+            finally:
+                try:
+                    jax.effects_barrier()
+                except Exception:
+                    pass
+                for warning in caught:  # the reader's own warnings.warn, not the libraries'
+                    if _user_file(str(getattr(warning, "filename", ""))):
+                        sink.write(f"{warning.category.__name__}: {warning.message}\n")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+_listening = threading.Lock()
+_collectors: dict[int, list[tuple[str, str]]] = {}
+_registered = False
+
+
+def _on_event(event: str, *args: Any, **kwargs: Any) -> None:
+    sink = _collectors.get(threading.get_ident())
+    if sink is not None and event in (_TRACE_EVENT, _COMPILE_EVENT):
+        name = str(kwargs.get("fun_name", ""))
+        if name.startswith("jit(") and name.endswith(")"):
+            name = name[4:-1]
+        sink.append((event, name))
+
+
+@contextlib.contextmanager
+def compilations() -> Iterator[Callable[[], list[tuple[str, str]]]]:
+    """The traces and compilations JAX reports in this thread meanwhile (event, function name)."""
+    global _registered
+    with _listening:
+        if not _registered:
+            jax.monitoring.register_event_duration_secs_listener(_on_event)
+            _registered = True
+    ident = threading.get_ident()
+    sink: list[tuple[str, str]] = []
+    _collectors[ident] = sink
+    try:
+        yield lambda: list(sink)
+    finally:
+        _collectors.pop(ident, None)
+
+
+# small helpers --------------------------------------------------------------------------
+
+
+def _user_file(filename: str) -> bool:
+    import sysconfig
+
+    if not filename or filename.startswith("<frozen"):
+        return False
+    paths = sysconfig.get_paths()
+    libraries = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return not any(filename.startswith(prefix) for prefix in libraries) and "/purestate/" not in filename
+
+
+def _readable(label: str, name: str) -> str:
+    """The checker's label for a bound method's object, as a sentence can use it."""
+    return label.replace(f"the object `{name}` is a method of", f"the object whose method `{name}` is called")
+
+
+def _fingerprint(value: Any) -> Any:
+    legacy = getattr(purity, "_fingerprint", None)
+    try:
+        if legacy is not None:
+            return legacy(value)
+        return purity._Walker("argument").fingerprint(value, 0, 0)  # type: ignore[attr-defined]
+    except Exception:
+        return ("unreadable", id(value))
+
+
+def _show(value: Any) -> str:
+    if type(value).__repr__ is object.__repr__ and isinstance(getattr(value, "__dict__", None), dict):
+        return f"{type(value).__name__} with attributes {short(dict(vars(value)))}"
+    return short(value)
+
+
+def _argument_states(call: arglib.Call) -> list[tuple[Any, str]]:
+    args, kwargs = call
+    return [(_fingerprint(v), _show(v)) for v in list(args) + [kwargs[k] for k in kwargs]]
+
+
+def _parameter_names(fn: Callable[..., Any]) -> list[str]:
+    try:
+        return [p.name for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _concrete(error: BaseException) -> bool:
+    return type(error).__name__ in _CONCRETE_ERRORS or (
+        isinstance(error, TypeError) and ("concrete" in str(error).lower() or "tracer" in str(error).lower()
+                                           and "shape" in str(error).lower())
+    )
+
+
+def _item_assignment(error: BaseException) -> bool:
+    text = str(error)
+    return isinstance(error, TypeError) and ("immutable" in text or "item assignment" in text)
+
+
+def _jit_failure(name: str, error: BaseException) -> tuple[str, str]:
+    kind = type(error).__name__
+    said = format_exception(error)
+    if kind == "UnexpectedTracerError":
+        return "leaks-tracer", (f"`jax.jit({name})` raised {said}: the function used a tracer kept from an "
+                                "earlier trace (in a global, a list or an attribute)")
+    if kind == "TracerBoolConversionError":
+        fix = ("Python's `if`, `while`, `and`, `or` or `bool()` met an array value, which is unknown while "
+               "tracing. Use jnp.where or jax.lax.cond for data, or mark a setting static "
+               "(static_argnums)")
+    elif kind == "TracerIntegerConversionError":
+        fix = ("an array value was used as a Python int (range, an index, int()). Use jax.lax.fori_loop "
+               "or dynamic indexing for data, or mark a size static (static_argnums)")
+    elif kind == "TracerArrayConversionError":
+        fix = ("a NumPy function (np.asarray, np.sin, …) was called on a tracer. Use jax.numpy instead "
+               "(chapter 4, “Converting a tracer to NumPy: which calls work, and why”)")
+    elif kind == "NonConcreteBooleanIndexError":
+        fix = ("x[mask] has a shape that depends on the data. Use jnp.where(mask, x, 0), or a reduction "
+               "with where=mask")
+    elif kind == "ConcretizationTypeError":
+        fix = ("Python needed a concrete value (float(), .item(), a shape, a loop bound) from an array. "
+               "Keep values as arrays (jnp.where, jax.lax.cond, jax.lax.fori_loop), or mark a setting "
+               "static (static_argnums)")
+    elif _item_assignment(error):
+        fix = "an array was changed in place. JAX arrays are immutable: use x.at[i].set(v)"
+    elif "not a valid JAX type" in str(error):
+        said = "TypeError: it returned a value that is not an array (a string, an object)"
+        fix = "jax.jit can only return arrays and pytrees of arrays; return the numbers and format them outside"
+    else:
+        fix = "jax.jit cannot trace it as written"
+    return "not-traceable", f"`jax.jit({name})` raised {said}: {fix}"
+
+
+def _primitive_names(closed: Any) -> set[str]:
+    found: set[str] = set()
+
+    def visit(jaxpr: Any) -> None:
+        for eqn in jaxpr.eqns:
+            found.add(eqn.primitive.name)
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub)
+
+    visit(getattr(closed, "jaxpr", closed))
+    return found
+
+
+def _has_keys(tree: Any) -> bool:
+    from purestate.compare import is_key_array
+
+    return any(is_key_array(leaf) for leaf in jax.tree.leaves(tree))
+
+
+def _typed_keys(call: arglib.Call) -> tuple[arglib.Call, bool]:
+    """``call`` with raw uint32 keys (``jax.random.PRNGKey``) as typed keys, which
+    ``jax.debug_key_reuse`` tracks; and whether any was converted."""
+    converted = False
+
+    def convert(leaf: Any) -> Any:
+        nonlocal converted
+        if (isinstance(leaf, (jax.Array, np.ndarray)) and leaf.dtype == np.uint32 and leaf.ndim >= 1
+                and leaf.shape[-1] == 2):
+            converted = True
+            return jax.random.wrap_key_data(jax.numpy.asarray(leaf))
+        return leaf
+
+    return jax.tree.map(convert, call), converted

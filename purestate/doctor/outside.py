@@ -1,0 +1,416 @@
+"""State outside the arguments: what the function can reach, kept safe and probed.
+
+``Reach`` walks what a function can reach from its code (the globals it names, its closure
+cells, its own attributes and defaults, the classes it names, and the same for the reader's
+functions it calls), and
+
+- remembers the contents of every mutable container and object on the way, so that
+  ``restore()`` puts back whatever the calls changed (the doctor leaves globals as it found
+  them, even after a function that appends to a global list);
+- lists the places that hold a number or an array (``Spot``): the candidates of the
+  ``bakes-global`` probe, each with a label, a getter and a setter;
+- lists the PRNG keys found there.
+
+Change detection itself (``writes-outside``) uses the checker's ``hidden_state``
+fingerprint (``purestate.probes.purity``), the same one ``globals_unchanged`` uses.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import inspect
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+
+from purestate.compare import is_key_array
+from purestate.probes import purity
+
+_MAX_DEPTH = 6
+_BUDGET = 5_000
+_MAX_SPOTS = 24
+_LIBRARIES = frozenset({"jax", "jaxlib", "numpy", "purestate", "builtins", "optax", "flax", "equinox",
+                        "scipy", "ml_dtypes", "opt_einsum", "IPython", "ipykernel", "pytest", "_pytest"})
+
+
+def hidden_state(fn: Callable[..., Any], name: str) -> dict[str, Any]:
+    """The checker's fingerprint of what ``fn`` can reach (label → comparable summary)."""
+    public = getattr(purity, "hidden_state", None)
+    try:
+        if public is not None:
+            return public(fn, name)
+        return purity._hidden_state(fn)  # type: ignore[attr-defined]
+    except Exception:
+        return {}
+
+
+def has_tracer(fingerprint: Any, depth: int = 0) -> bool:
+    """Whether a fingerprint holds a tracer (a value left behind by a trace)."""
+    if depth > 60:
+        return False
+    if isinstance(fingerprint, tuple):
+        if fingerprint[:1] == ("tracer",):
+            return True
+        return any(has_tracer(item, depth + 1) for item in fingerprint)
+    return False
+
+
+def _is_library(obj: Any) -> bool:
+    check = getattr(purity, "_is_library", None)
+    if check is not None:
+        try:
+            return bool(check(obj))
+        except Exception:
+            pass
+    module = getattr(obj, "__module__", None)
+    if not isinstance(module, str):
+        return True
+    top = module.split(".")[0]
+    return top in _LIBRARIES or top in sys.stdlib_module_names
+
+
+def unwrap(fn: Any) -> Any:
+    """The Python function inside ``jax.jit``, ``functools.wraps`` or a bound method."""
+    for _ in range(10):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif isinstance(fn, types.MethodType):
+            fn = fn.__func__
+        else:
+            wrapped = getattr(fn, "__wrapped__", None)
+            if wrapped is None or not callable(wrapped):
+                break
+            fn = wrapped
+    return fn
+
+
+def is_jit_wrapped(fn: Any) -> bool:
+    """Whether ``fn`` is a ``jax.jit`` (or ``pjit``) wrapped function."""
+    return callable(fn) and hasattr(fn, "lower") and hasattr(fn, "__wrapped__")
+
+
+@dataclass
+class Spot:
+    """A place outside the arguments that holds a number or an array."""
+
+    label: str
+    get: Callable[[], Any]
+    set: Callable[[Any], None]
+    original: Any
+
+
+class Reach:
+    """What a function reaches: saved for ``restore``, and its number-holding ``spots``."""
+
+    def __init__(self, fn: Any, extra: tuple[Any, ...] = ()):
+        self.saved: list[tuple[Any, ...]] = []
+        self.spots: list[Spot] = []
+        self.keys: list[tuple[str, Any, bool]] = []  # (label, key, consumed before the doctor)
+        self.budget = _BUDGET
+        self.seen: set[int] = set()
+        self.functions: set[int] = set()
+        self.code_names: set[str] = set()  # names of the reader's functions, inner ones included
+        self._keep: list[Any] = []  # keeps walked objects alive, so ids stay unique
+        try:
+            self._callable(fn, 0)
+            for value in extra:
+                self._value(value, "", 1, spots=False)
+        except Exception:
+            pass
+
+    # walking ------------------------------------------------------------------------------
+
+    def _callable(self, fn: Any, depth: int) -> None:
+        for _ in range(10):
+            if isinstance(fn, functools.partial):
+                self._value(fn.args, "", depth + 1, spots=False)
+                self._value(fn.keywords, "", depth + 1, spots=False)
+                fn = fn.func
+            elif isinstance(fn, types.MethodType):
+                self._value(fn.__self__, "self", depth + 1)
+                fn = fn.__func__
+            elif not isinstance(fn, (types.FunctionType, type)) and callable(getattr(fn, "__wrapped__", None)):
+                fn = fn.__wrapped__
+            else:
+                break
+        if isinstance(fn, types.FunctionType):
+            self._function(fn, depth)
+        elif isinstance(fn, type):
+            self._class(fn, depth)
+        elif not _is_library(type(fn)):
+            self._value(fn, "self", depth + 1)  # a callable object: its attributes, its class
+            call = getattr(type(fn), "__call__", None)
+            if isinstance(call, types.FunctionType):
+                self._function(call, depth + 1)
+
+    def _function(self, fn: types.FunctionType, depth: int) -> None:
+        if depth > 3 or id(fn) in self.functions or _is_library(fn):
+            return
+        self.functions.add(id(fn))
+        self._keep.append(fn)
+        name = fn.__name__
+        self.code_names.add(name)
+        pending = [fn.__code__]
+        while pending:
+            code = pending.pop()
+            self.code_names.add(code.co_name)
+            pending.extend(c for c in code.co_consts if inspect.iscode(c))
+        self._record_dict(fn.__dict__)
+        for attr, value in list(fn.__dict__.items()):
+            if attr != "__wrapped__":
+                self._spot_or_walk(value, f"the attribute `{name}.{attr}`",
+                                   lambda a=attr: fn.__dict__[a], lambda v, a=attr: fn.__dict__.__setitem__(a, v),
+                                   depth + 1)
+        defaults = fn.__defaults__
+        self.saved.append(("defaults", fn, defaults, fn.__kwdefaults__ and dict(fn.__kwdefaults__)))
+        for value in (defaults or ()):
+            self._value(value, "", depth + 1, spots=False)
+        code = fn.__code__
+        for var, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                contents = cell.cell_contents
+            except ValueError:
+                continue
+            self.saved.append(("cell", cell, contents))
+            # a number closed over by a factory is fixed for the life of the closure: not a spot
+            self._value(contents, f"`{var}`", depth + 1, spots=False, walk_spots=True)
+        namespace = fn.__globals__
+        for global_name in sorted(_names(code)):
+            present = global_name in namespace
+            self.saved.append(("global", namespace, global_name, present, namespace.get(global_name)))
+            if present:
+                value = namespace[global_name]
+                self._spot_or_walk(
+                    value, f"the global `{global_name}`",
+                    lambda n=global_name: namespace[n], lambda v, n=global_name: namespace.__setitem__(n, v),
+                    depth + 1, path=f"`{global_name}`",
+                )
+
+    def _class(self, cls: type, depth: int) -> None:
+        if depth > 3 or id(cls) in self.functions or _is_library(cls):
+            return
+        self.functions.add(id(cls))
+        self._keep.append(cls)
+        attrs = {k: v for k, v in vars(cls).items() if not (k.startswith("__") and k.endswith("__"))}
+        self.saved.append(("class", cls, attrs))
+        for attr, value in attrs.items():
+            if isinstance(value, (staticmethod, classmethod)):
+                self._callable(value.__func__, depth + 1)
+            elif isinstance(value, types.FunctionType):
+                self._function(value, depth + 1)
+            else:
+                self._spot_or_walk(value, f"the class attribute `{cls.__name__}.{attr}`",
+                                   lambda a=attr: getattr(cls, a), lambda v, a=attr: setattr(cls, a, v), depth + 1,
+                                   path=f"`{cls.__name__}.{attr}`")
+
+    def _spot_or_walk(self, value: Any, label: str, get: Callable[[], Any], put: Callable[[Any], None],
+                      depth: int, path: str = "") -> None:
+        if _is_spot_value(value):
+            if len(self.spots) < _MAX_SPOTS:
+                self.spots.append(Spot(label, get, put, value))
+        elif is_key_array(value):
+            self._key(label, value)
+        elif isinstance(value, types.FunctionType):
+            self._function(value, depth)
+        elif isinstance(value, type):
+            self._class(value, depth)
+        else:
+            self._value(value, path, depth)
+
+    def _value(self, value: Any, path: str, depth: int, *, spots: bool = True, walk_spots: bool = False) -> None:
+        """Save a mutable value's contents; its number-holding items become spots."""
+        self.budget -= 1
+        if self.budget < 0 or depth > _MAX_DEPTH or value is None:
+            return
+        if isinstance(value, (bool, int, float, complex, str, bytes, jax.Array)) or inspect.ismodule(value):
+            if is_key_array(value):
+                self._key(f"the closed-over variable {path}" if path else "a key", value)
+            return
+        spots = spots or walk_spots
+        if isinstance(value, types.FunctionType):
+            self._function(value, depth)
+            return
+        if isinstance(value, type):
+            self._class(value, depth)
+            return
+        if id(value) in self.seen:
+            return
+        self.seen.add(id(value))
+        self._keep.append(value)
+        if isinstance(value, np.ndarray):
+            self.saved.append(("array", value, value.copy()))
+            return
+        if isinstance(value, dict):
+            self._record_dict(value)
+            for key, item in list(value.items()):
+                self._item(value, key, item, f"{path}[{key!r}]" if path else "", depth, spots)
+            return
+        if isinstance(value, list):
+            self.saved.append(("list", value, list(value)))
+            for index, item in enumerate(list(value)):
+                self._item(value, index, item, f"{path}[{index}]" if path else "", depth, spots)
+            return
+        if isinstance(value, collections.deque):
+            self.saved.append(("deque", value, list(value)))
+            for item in list(value):
+                self._value(item, "", depth + 1, spots=False)
+            return
+        if isinstance(value, (set, bytearray)):
+            self.saved.append(("set" if isinstance(value, set) else "bytearray", value, value.copy()))
+            return
+        if isinstance(value, tuple):
+            for index, item in enumerate(value):
+                self._value(item, f"{path}[{index}]" if path else "", depth + 1, spots=False)
+            return
+        if _is_library(type(value)) and type(value) is not types.SimpleNamespace:
+            return
+        attributes = getattr(value, "__dict__", None)
+        if isinstance(attributes, dict):
+            self._record_dict(attributes)
+            for attr, item in list(attributes.items()):
+                self._item(attributes, attr, item, f"{path}.{attr}" if path else "", depth, spots)
+        self._class(type(value), depth + 1)
+
+    def _item(self, container: Any, key: Any, item: Any, path: str, depth: int, spots: bool) -> None:
+        if spots and path and _is_spot_value(item):
+            if len(self.spots) < _MAX_SPOTS:
+                self.spots.append(Spot(f"{path}", lambda: container[key],
+                                       lambda v: container.__setitem__(key, v), item))
+        elif is_key_array(item):
+            self._key(path or "a key", item)
+        else:
+            self._value(item, path, depth + 1, spots=spots)
+
+    def _key(self, label: str, key: Any) -> None:
+        self.keys.append((label, key, bool(getattr(key, "_consumed", False))))
+        self._keep.append(key)
+
+    def _record_dict(self, mapping: dict[Any, Any]) -> None:
+        self.saved.append(("dict", mapping, dict(mapping)))
+
+    # restoring ----------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Put back everything the calls changed (bindings, contents, attributes)."""
+        for record in reversed(self.saved):
+            try:
+                _restore(record)
+            except Exception:
+                continue
+        for _, key, consumed in self.keys:
+            if not consumed:
+                _unconsume(key)
+
+
+def _restore(record: tuple[Any, ...]) -> None:
+    kind = record[0]
+    if kind == "global":
+        _, namespace, name, present, value = record
+        if present and (name not in namespace or namespace[name] is not value):
+            namespace[name] = value
+        elif not present and name in namespace:
+            del namespace[name]
+    elif kind == "cell":
+        _, cell, contents = record
+        try:
+            current = cell.cell_contents
+        except ValueError:
+            current = None
+        if current is not contents:
+            cell.cell_contents = contents
+    elif kind == "dict":
+        _, mapping, saved = record
+        if mapping.keys() != saved.keys() or any(mapping[k] is not v for k, v in saved.items()):
+            mapping.clear()
+            mapping.update(saved)
+    elif kind in ("list", "deque"):
+        _, container, saved = record
+        if len(container) != len(saved) or any(a is not b for a, b in zip(container, saved)):
+            if kind == "list":
+                container[:] = saved
+            else:
+                container.clear()
+                container.extend(saved)
+    elif kind in ("set", "bytearray"):
+        _, container, saved = record
+        if container != saved:
+            if kind == "set":
+                container.clear()
+                container.update(saved)
+            else:
+                container[:] = saved
+    elif kind == "array":
+        _, array, saved = record
+        if array.shape == saved.shape and not np.array_equal(array, saved, equal_nan=True):
+            array[...] = saved
+    elif kind == "class":
+        _, cls, saved = record
+        current = {k for k in vars(cls) if not (k.startswith("__") and k.endswith("__"))}
+        for attr in current - saved.keys():
+            delattr(cls, attr)
+        for attr, value in saved.items():
+            if vars(cls).get(attr, _ABSENT) is not value:
+                setattr(cls, attr, value)
+    elif kind == "defaults":
+        _, fn, defaults, kwdefaults = record
+        if fn.__defaults__ is not defaults:
+            fn.__defaults__ = defaults
+        if kwdefaults is not None and fn.__kwdefaults__ != kwdefaults:
+            fn.__kwdefaults__ = kwdefaults
+
+
+_ABSENT = object()
+
+
+def _unconsume(key: Any) -> None:
+    """Forget that ``jax.debug_key_reuse`` saw ``key`` consumed (the caller's global key)."""
+    if getattr(key, "_consumed", False):
+        try:
+            key._consumed = False
+        except Exception:
+            pass
+
+
+def _is_spot_value(value: Any) -> bool:
+    if is_key_array(value):
+        return False
+    if isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, (jax.Array, np.ndarray)) and not isinstance(value, jax.core.Tracer):
+        return value.dtype != object and value.size > 0
+    return isinstance(value, np.generic)
+
+
+def _names(code: types.CodeType) -> set[str]:
+    names: set[str] = set()
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        names.update(current.co_names)
+        pending.extend(c for c in current.co_consts if inspect.iscode(c))
+    return names
+
+
+def changed_value(value: Any) -> Any:
+    """A different value of the same type, shape and dtype, for the ``bakes-global`` probe."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, float):
+        return value * 1.5 + 0.5
+    if isinstance(value, np.generic):
+        return value.dtype.type(changed_value(value.item()))
+    array_module = jax.numpy if isinstance(value, jax.Array) else np
+    dtype = value.dtype
+    if dtype == np.bool_:
+        return array_module.logical_not(value)
+    if np.issubdtype(dtype, np.integer):
+        return array_module.asarray(value + 1, dtype=dtype)
+    return array_module.asarray(value * 1.5 + 0.5, dtype=dtype)

@@ -1,0 +1,542 @@
+"""The state doctor's bug gallery: functions as a learner writes them, and clean ones.
+
+``BUGGY`` lists ``(kind, function, make_args)``: the doctor must report ``kind`` for the
+function called with ``make_args()`` (a fresh tuple of arguments on every call). ``CLEAN``
+lists ``(function, make_args)``: the doctor must stay silent. ``tests/test_doctor.py`` runs
+them; chapter 14 shows some of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import random
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+# mutates-input -------------------------------------------------------------------------
+
+
+def normalize_inplace(x):
+    """Standardises a NumPy array, in place."""
+    x -= x.mean()
+    x /= x.std()
+    return x
+
+
+def add_sample(buffer, sample):
+    buffer.append(sample)
+    return jnp.stack(buffer)
+
+
+def sgd_step_inplace(params, grads):
+    for name in params:
+        params[name] = params[name] - 0.1 * grads[name]
+    return params
+
+
+class Accumulator:
+    def __init__(self):
+        self.total = 0.0
+
+
+def accumulate(acc, x):
+    acc.total = acc.total + 1.0
+    return x * 2
+
+
+def clip_inplace(x):
+    np.clip(x, -1.0, 1.0, out=x)
+    return x
+
+
+# writes-outside ------------------------------------------------------------------------
+
+n_calls = 0
+
+
+def counted_square(x):
+    global n_calls
+    n_calls += 1
+    return x**2
+
+
+LOG = []
+
+
+def logged_double(x):
+    LOG.append("double called")
+    return 2 * x
+
+
+class Stats:
+    calls = 0
+
+
+def tally(x):
+    Stats.calls += 1
+    return jnp.sum(x)
+
+
+def remember(x):
+    remember.last_shape = x.shape
+    return x + 1
+
+
+metrics = {"steps": 0}
+
+
+def train_step(w, x):
+    metrics["steps"] += 1
+    return w - 0.1 * x
+
+
+# leaks-tracer ---------------------------------------------------------------------------
+
+activations = []
+
+
+def forward_stash(w, x):
+    h = jnp.tanh(w * x)
+    activations.append(h)  # kept "for debugging"
+    return jnp.sum(h)
+
+
+class Model:
+    def __init__(self):
+        self.last_hidden = None
+
+
+model = Model()
+
+
+def forward_keep(w, x):
+    h = jnp.tanh(w * x)
+    model.last_hidden = h
+    return jnp.sum(h**2)
+
+
+def make_tracking_loss():
+    last = None
+
+    def loss(w, x):
+        nonlocal last
+        last = w * x
+        return jnp.mean(last**2)
+
+    return loss
+
+
+tracking_loss = make_tracking_loss()
+
+
+# bakes-global ---------------------------------------------------------------------------
+
+SCALE = 2.0
+
+
+def scale(x):
+    return x * SCALE
+
+
+PARAMS = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.float32(0.1)}
+
+
+def predict(x):
+    return x @ PARAMS["w"] + PARAMS["b"]
+
+
+class StateHolder:
+    def __init__(self, value):
+        self.value = value
+
+
+holder = StateHolder(jnp.float32(1.0))
+
+
+def add_state(x):
+    return x + holder.value
+
+
+class Config:
+    learning_rate = 0.1
+
+
+def sgd(w, g):
+    return w - Config.learning_rate * g
+
+
+def make_predictor():
+    weights = {"w": jnp.float32(3.0)}
+
+    def predictor(x):
+        return weights["w"] * x
+
+    return predictor
+
+
+predictor = make_predictor()
+
+training = True
+
+
+def dropout_or_not(x):
+    return x * 0.5 if training else x
+
+
+# recompiles -----------------------------------------------------------------------------
+
+
+def double_with_fresh_jit(x):
+    return jax.jit(lambda y: 2 * y)(x)
+
+
+def loss_inner_jit(w, x):
+    @jax.jit
+    def inner(w, x):
+        return jnp.mean((w * x) ** 2)
+
+    return inner(w, x)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def sgd_static_lr(w, lr):
+    return w - lr * w
+
+
+def _power(x, p):
+    return x**p
+
+
+def power_with_partial(x):
+    return jax.jit(functools.partial(_power, p=3))(x)
+
+
+# not-deterministic ----------------------------------------------------------------------
+
+
+def noisy(x):
+    return x + np.random.normal(size=x.shape)
+
+
+def jitter(x):
+    return x * (1 + 0.01 * random.random())
+
+
+def timestamped_noise(x):
+    key = jax.random.key(time.perf_counter_ns())
+    return x + jax.random.normal(key, x.shape)
+
+
+# jit-differs ----------------------------------------------------------------------------
+
+
+def center_big(x):
+    """Removes a large offset: exact in float64, lost in float32."""
+    return (x + 1e8) - 1e8
+
+
+def shifted_sum(x):
+    y = x * 1
+    z = y  # an alias: NumPy's += changes y too, JAX's rebinds z
+    z += 1
+    return y + z
+
+
+def in_millis(x):
+    """Counts in thousandths: int64 in NumPy, int32 under jit (which wraps around)."""
+    return x * 1_000_000
+
+
+# reuses-key -----------------------------------------------------------------------------
+
+
+def two_noises(key, x):
+    a = jax.random.normal(key, x.shape)
+    b = jax.random.normal(key, x.shape)
+    return x + a * b
+
+
+def split_but_reuse(key, x):
+    k1, k2 = jax.random.split(key)
+    noise = jax.random.normal(key, x.shape)
+    mask = jax.random.bernoulli(k1, 0.5, x.shape)
+    return jnp.where(mask, x + noise, x)
+
+
+KEY = jax.random.key(42)
+
+
+def global_key_noise(x):
+    return x + jax.random.normal(KEY, x.shape)
+
+
+def raw_key_reuse(key, x):
+    return jax.random.uniform(key, x.shape) + jax.random.uniform(key, x.shape) * x
+
+
+def loop_same_key(key, x):
+    for _ in range(3):
+        x = x + 0.1 * jax.random.normal(key, x.shape)
+    return x
+
+
+# python-side-effect ---------------------------------------------------------------------
+
+
+def loud_loss(w, x):
+    loss = jnp.mean((w * x) ** 2)
+    print("loss:", loss)
+    return loss
+
+
+logger = logging.getLogger("doctor_gallery")
+
+
+def logged_step(w, g):
+    logger.info("updating weights")
+    return w - 0.1 * g
+
+
+@jax.jit
+def jitted_verbose(x):
+    print("tracing with", x.shape)
+    return x * 3
+
+
+def warn_on_negative(x):
+    logging.warning("checking the input")
+    return jnp.abs(x)
+
+
+# not-traceable --------------------------------------------------------------------------
+
+
+def relu_if(x):
+    if x > 0:
+        return x
+    return 0.0 * x
+
+
+def to_python(x):
+    return float(x.sum()) * 2
+
+
+def numpy_inside(x):
+    return np.sin(x) + 1
+
+
+def keep_positive(x):
+    return x[x > 0].sum()
+
+
+def repeat_n(x, n):
+    for _ in range(int(n)):
+        x = x * 2
+    return x
+
+
+def item_then_log(x):
+    return jnp.log(x.max().item() + 1)
+
+
+# clean ----------------------------------------------------------------------------------
+
+
+def relu_where(x):
+    return jnp.where(x > 0, x, 0.0)
+
+
+def cumulative(xs):
+    def body(total, x):
+        total = total + x
+        return total, total
+
+    return lax.scan(body, jnp.float32(0.0), xs)
+
+
+def dropout(key, x, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+    return jnp.where(keep, x / (1 - rate), 0.0)
+
+
+def two_noises_split(key, x):
+    k1, k2 = jax.random.split(key)
+    return x + jax.random.normal(k1, x.shape) * jax.random.normal(k2, x.shape)
+
+
+def raw_key_split(key, x):
+    k1, k2 = jax.random.split(key)
+    return x + jax.random.uniform(k1, x.shape) - jax.random.uniform(k2, x.shape)
+
+
+class TrainState(NamedTuple):
+    w: jax.Array
+    step: jax.Array
+
+
+def train_update(state, x):
+    grad = jax.grad(lambda w: jnp.mean((w * x - 1.0) ** 2))(state.w)
+    return TrainState(state.w - 0.1 * grad, state.step + 1)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Particle:
+    position: jax.Array
+    velocity: jax.Array
+
+
+def move(p, dt):
+    return dataclasses.replace(p, position=p.position + dt * p.velocity)
+
+
+def repeat_static(x, n):
+    for _ in range(n):
+        x = x * 2
+    return x
+
+
+def zeros_like_shape(x, shape):
+    return jnp.zeros(shape) + x.sum()
+
+
+@jax.jit
+def jitted_affine(x):
+    return 2 * x + 1
+
+
+def set_first(x):
+    return jnp.asarray(x).at[0].set(1.0)
+
+
+def make_sgd(lr):
+    def update(w, g):
+        return w - lr * g
+
+    return update
+
+
+sgd_closure = make_sgd(0.1)
+
+
+def debug_printed(x):
+    jax.debug.print("x = {}", x)
+    return x * 2
+
+
+def activate(x, kind="relu"):
+    return jax.nn.relu(x) if kind == "relu" else jnp.tanh(x)
+
+
+def fori_power(x):
+    return lax.fori_loop(0, 3, lambda i, acc: acc * x, jnp.ones_like(x))
+
+
+def halve_until_small(x):
+    return lax.while_loop(lambda v: jnp.max(jnp.abs(v)) > 1.0, lambda v: v / 2, x)
+
+
+def value_and_grad_step(params, x, y):
+    def loss(p):
+        return jnp.mean((p["w"] * x + p["b"] - y) ** 2)
+
+    value, grads = jax.value_and_grad(loss)(params)
+    new = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+    return new, value
+
+
+def copy_then_update(x):
+    y = jnp.array(x, copy=True)
+    return y.at[0].add(1.0)
+
+
+def vmapped_norms(xs):
+    return jax.vmap(jnp.linalg.norm)(xs)
+
+
+def cond_branch(x):
+    return lax.cond(x.sum() > 0, lambda v: v * 2, lambda v: -v, x)
+
+
+# the table ------------------------------------------------------------------------------
+
+V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
+
+
+BUGGY = [
+    ("mutates-input", normalize_inplace, lambda: (np.array([1.0, 2.0, 4.0]),)),
+    ("mutates-input", add_sample, lambda: ([jnp.ones(2)], jnp.zeros(2))),
+    ("mutates-input", sgd_step_inplace, lambda: ({"w": jnp.ones(2)}, {"w": jnp.ones(2)})),
+    ("mutates-input", accumulate, lambda: (Accumulator(), jnp.ones(2))),
+    ("mutates-input", clip_inplace, lambda: (np.array([-3.0, 0.5, 2.0]),)),
+    ("writes-outside", counted_square, V3),
+    ("writes-outside", logged_double, V3),
+    ("writes-outside", tally, V3),
+    ("writes-outside", remember, V3),
+    ("writes-outside", train_step, lambda: (jnp.ones(2), jnp.ones(2))),
+    ("leaks-tracer", forward_stash, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("leaks-tracer", forward_keep, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("leaks-tracer", tracking_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("bakes-global", scale, V3),
+    ("bakes-global", predict, lambda: (jnp.ones((2, 3)),)),
+    ("bakes-global", add_state, V3),
+    ("bakes-global", sgd, lambda: (jnp.ones(2), jnp.ones(2))),
+    ("bakes-global", predictor, V3),
+    ("bakes-global", dropout_or_not, V3),
+    ("recompiles", double_with_fresh_jit, V3),
+    ("recompiles", loss_inner_jit, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("recompiles", sgd_static_lr, lambda: (jnp.ones(2), 0.1)),
+    ("recompiles", power_with_partial, V3),
+    ("not-deterministic", noisy, V3),
+    ("not-deterministic", jitter, V3),
+    ("not-deterministic", timestamped_noise, V3),
+    ("jit-differs", center_big, lambda: (np.array([0.25, 0.5]),)),
+    ("jit-differs", shifted_sum, lambda: (np.array([1.0, 2.0]),)),
+    ("jit-differs", in_millis, lambda: (np.array([5_000, 7], dtype=np.int64),)),
+    ("reuses-key", two_noises, lambda: (jax.random.key(0), jnp.ones(3))),
+    ("reuses-key", split_but_reuse, lambda: (jax.random.key(0), jnp.ones(3))),
+    ("reuses-key", global_key_noise, V3),
+    ("reuses-key", raw_key_reuse, lambda: (jax.random.PRNGKey(0), jnp.ones(3))),
+    ("reuses-key", loop_same_key, lambda: (jax.random.key(1), jnp.ones(3))),
+    ("python-side-effect", loud_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("python-side-effect", logged_step, lambda: (jnp.ones(2), jnp.ones(2))),
+    ("python-side-effect", jitted_verbose, V3),
+    ("python-side-effect", warn_on_negative, V3),
+    ("not-traceable", relu_if, lambda: (jnp.float32(2.0),)),
+    ("not-traceable", to_python, V3),
+    ("not-traceable", numpy_inside, V3),
+    ("not-traceable", keep_positive, V3),
+    ("not-traceable", repeat_n, lambda: (jnp.ones(2), jnp.int32(3))),
+    ("not-traceable", item_then_log, V3),
+]
+
+CLEAN = [
+    (relu_where, V3),
+    (cumulative, V3),
+    (dropout, lambda: (jax.random.key(0), jnp.ones(4), 0.5)),
+    (two_noises_split, lambda: (jax.random.key(0), jnp.ones(3))),
+    (raw_key_split, lambda: (jax.random.PRNGKey(0), jnp.ones(3))),
+    (train_update, lambda: (TrainState(jnp.float32(1.0), jnp.int32(0)), jnp.ones(3))),
+    (move, lambda: (Particle(position=jnp.zeros(2), velocity=jnp.ones(2)), 0.1)),
+    (repeat_static, lambda: (jnp.ones(2), 3)),
+    (zeros_like_shape, lambda: (jnp.ones(2), (2, 3))),
+    (jitted_affine, V3),
+    (set_first, lambda: (np.zeros(3, np.float32),)),
+    (sgd_closure, lambda: (jnp.ones(2), jnp.ones(2))),
+    (debug_printed, V3),
+    (activate, V3),
+    (activate, lambda: (jnp.ones(2), "tanh")),
+    (fori_power, V3),
+    (halve_until_small, lambda: (jnp.array([10.0, -3.0]),)),
+    (value_and_grad_step, lambda: ({"w": jnp.float32(1.0), "b": jnp.float32(0.0)}, jnp.ones(3), jnp.ones(3))),
+    (copy_then_update, lambda: (np.ones(2, np.float32),)),
+    (vmapped_norms, lambda: (jnp.ones((3, 2)),)),
+    (cond_branch, V3),
+]
