@@ -114,8 +114,8 @@ def psum_device_spans(fn: Callable[..., Any], *args: Any, static_argnums: tuple[
     A ``psum`` names the axes it reduces: mesh axes of the enclosing ``shard_map`` (each
     spanning that axis's devices), or, after ``jax.vmap`` with an ``axis_name``, a positional
     batch axis, which spans no device. The span of a ``psum`` is the product of the sizes of
-    the mesh axes it names (1 when it names none). A ``psum`` outside every ``shard_map``
-    runs on one device and is not listed.
+    the mesh axes it names, 0 when it names none (so that even on one device a ``psum`` over
+    a ``vmap`` axis is told apart). A ``psum`` outside every ``shard_map`` is not listed.
     """
     closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
     spans: list[int] = []
@@ -130,8 +130,8 @@ def psum_device_spans(fn: Callable[..., Any], *args: Any, static_argnums: tuple[
                 size = int(eqn.params.get("global_axis_size", eqn.params.get("axis_size", 1)))
                 inner = {**axes, str(eqn.params.get("axis_name")): size}
             elif name in ("psum", "psum_invariant") and axes:
-                named = [a for a in eqn.params.get("axes", ()) if isinstance(a, str)]
-                spans.append(int(np.prod([axes.get(a, 1) for a in named])) if named else 1)
+                named = [a for a in eqn.params.get("axes", ()) if isinstance(a, str) and a in axes]
+                spans.append(int(np.prod([axes[a] for a in named])) if named else 0)
             for sub in jax.extend.core.jaxprs_in_params(eqn.params):
                 visit(sub, inner)
 
@@ -167,11 +167,15 @@ def psum_over_devices(
                 f"no psum runs inside a shard_map or pmap of {name}: the per-device results are "
                 "combined somewhere else (after the map, on one device)"
             )
+        if max(spans) == 0:
+            _fail(
+                f"the psum(s) inside the shard_map or pmap of {name} name no device axis: a psum "
+                "over a jax.vmap axis adds up values on one device, not the devices' results"
+            )
         if max(spans) < wanted:
             _fail(
                 f"the psum(s) inside the shard_map or pmap of {name} sum over {max(spans)} device(s), "
-                f"not over all {wanted}: a psum must name the mapped device axis (a jax.vmap axis "
-                "spans no device)"
+                f"not over all {wanted}: a psum must name every mesh axis that x is split over"
             )
 
     return Probe(key, description or f"a psum in {name} sums over the device axis", run, hint)

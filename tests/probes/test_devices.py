@@ -68,6 +68,7 @@ def test_psum_over_devices_needs_a_psum_that_names_the_device_axis() -> None:
     assert verdict(probe, pmapped) is None
     assert "no psum runs inside" in verdict(probe, partial_sums_added_after)
     assert "no psum runs inside" in verdict(probe, jnp.sum)
-    assert "sum over 1 device(s)" in verdict(probes.psum_over_devices("f", make, devices=lambda: 2), psum_over_a_vmap_axis)
+    assert "name no device axis" in verdict(probe, psum_over_a_vmap_axis)
+    assert f"not over all {n + 1}" in verdict(probes.psum_over_devices("f", make, devices=lambda: n + 1), sharded)
     assert probes.psum_device_spans(sharded, *make()) == [n]
-    assert probes.psum_device_spans(psum_over_a_vmap_axis, *make()) == [1]
+    assert probes.psum_device_spans(psum_over_a_vmap_axis, *make()) == [0]
