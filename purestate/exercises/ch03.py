@@ -126,8 +126,11 @@ PREDICT_CASES = (
     # a scale per feature and one shift, on a vector and on a batch of rows
     case(_params([1.0, -2.0, 0.5, 3.0], 0.25), jnp.array([2.0, 1.0, -4.0, 0.5])),
     case(_params([1.0, -2.0, 0.5, 3.0], -1.5), jnp.arange(8.0).reshape(2, 4)),
-    # NumPy parameters and inputs: in-place changes would show
-    case({"scale": np.float32(1.5), "shift": np.array([0.5, -0.5], np.float32)}, np.array([2.0, 4.0], np.float32)),
+    # NumPy parameters (float64, as np.array makes them) and inputs: in-place changes would show
+    case({"scale": np.array(1.1), "shift": np.array([0.3, -0.7])}, np.array([2.0, 4.0], np.float32)),
+    # the keys in the other order: a dict is read by key, not by position (a plain callable, as
+    # `case` rebuilds dicts in sorted key order)
+    lambda: ({"shift": jnp.float32(0.5), "scale": jnp.float32(-2.0)}, jnp.array([1.0, 3.0])),
 )
 
 # new parameter values, the same shapes: one trace

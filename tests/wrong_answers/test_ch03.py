@@ -95,6 +95,19 @@ def update_state_half_precision(value, increment):
     return (value + increment).astype(jnp.float16)  # "state is small, halve its memory"
 
 
+def update_state_float_increment(value, increment):
+    return value + jnp.float32(increment)  # "increments are floats": an int32 state becomes float32
+
+
+logged_values: list = []
+
+
+def update_state_logs_by_callback(value, increment):
+    new_value = value + increment
+    jax.debug.callback(lambda v: logged_values.append(v), new_value)  # no tracer kept, still a side effect
+    return new_value
+
+
 def update_state_jnp_add(value, increment):
     return jnp.add(value, increment)
 
@@ -109,6 +122,10 @@ def update_state_copy_then_add(value, increment):
     new_value = np.copy(value) if isinstance(value, np.ndarray) else value
     new_value = new_value + increment
     return new_value
+
+
+def update_state_asarray(value, increment):
+    return jnp.asarray(value) + jnp.asarray(increment)
 
 
 # 3.2 · predict(params, x) ------------------------------------------------------------
@@ -183,6 +200,17 @@ def predict_half_precision(params, x):
     return (x.astype(jnp.float16) * params["scale"] + params["shift"]).astype(jnp.float16)
 
 
+def predict_values_in_order(params, x):
+    scale, shift = params.values()  # relies on the order the keys were inserted in
+    return x * scale + shift
+
+
+def predict_converts_in_place(params, x):
+    for name in params:  # "make sure they are JAX arrays": assigns into the caller's dict
+        params[name] = jnp.asarray(params[name], jnp.float32)
+    return x * params["scale"] + params["shift"]
+
+
 def predict_fma(params, x):
     scale, shift = params["scale"], params["shift"]
     return jnp.add(jnp.multiply(x, scale), shift)
@@ -201,6 +229,11 @@ def predict_unpacks(params, x):
 def predict_tree_map(params, x):
     p = jax.tree.map(jnp.asarray, params)
     return p["scale"] * x + p["shift"]
+
+
+def predict_tree_leaves(params, x):
+    scale, shift = jax.tree.leaves(params)  # a dict flattens in sorted key order
+    return x * scale + shift
 
 
 # 3.3 · cumulative_log(xs) ------------------------------------------------------------
@@ -281,6 +314,21 @@ def cumulative_log_total_is_first(xs):
     return history[0], history  # the first running total, not the last
 
 
+def cumulative_log_numpy(xs):
+    history = np.cumsum(xs)  # NumPy hands a JAX array (or a tracer) to its own .cumsum method
+    return history[-1], history
+
+
+def cumulative_log_float_total(xs):
+    history = jnp.cumsum(jnp.asarray(xs))
+    return float(history[-1]), history  # a Python float: needs a concrete value
+
+
+def cumulative_log_swapped(xs):
+    history = jnp.cumsum(jnp.asarray(xs))
+    return history, history[-1]
+
+
 def cumulative_log_scan(xs):
     def step(total, x):
         total = total + x
@@ -313,6 +361,11 @@ def cumulative_log_separate_sum(xs):
 def cumulative_log_slices(xs):
     xs = jnp.asarray(xs)
     history = jnp.array([xs[: i + 1].sum() for i in range(xs.shape[0])])
+    return history[-1], history
+
+
+def cumulative_log_associative_scan(xs):
+    history = jax.lax.associative_scan(jnp.add, jnp.asarray(xs))
     return history[-1], history
 
 
@@ -419,6 +472,25 @@ def smooth_half_precision(level, reading, weight):
     return jnp.asarray(level + weight * (reading - level), jnp.float16)
 
 
+def smooth_sets_weight_attribute(level, reading, weight):
+    sm.weight = weight  # keeps the object "in sync": a tracer under jit
+    return level + sm.weight * (reading - level)
+
+
+smoothed_levels: list = []
+
+
+def smooth_logs_by_callback(level, reading, weight):
+    new_level = level + weight * (reading - level)
+    jax.debug.callback(lambda v: smoothed_levels.append(v), new_level)
+    return new_level
+
+
+def smooth_returns_pair(level, reading, weight):
+    new_level = level + weight * (reading - level)
+    return new_level, weight  # the state and the weight "for next time"
+
+
 def smooth_mixes(level, reading, weight):
     return (1 - weight) * level + weight * reading
 
@@ -445,6 +517,11 @@ def smooth_via_named_tuple(level, reading, weight):
     return _smooth_step(SmootherState(jnp.asarray(level)), reading, weight).level
 
 
+def smooth_clipped(level, reading, weight):
+    weight = jnp.clip(weight, 0.0, 1.0)
+    return jax.lax.add(jnp.asarray(level), weight * (jnp.asarray(reading) - level))
+
+
 CASES = [
     wrong("3.1", "no-leaked-tracers", update_state_sets_holder),
     wrong("3.1", "globals-unchanged", update_state_sets_holder, label="update_state_sets_holder-eager"),
@@ -461,9 +538,12 @@ CASES = [
     wrong("3.1", "jit-matches-eager", update_state_python_floats),
     wrong("3.1", "matches-reference", update_state_float32_always),
     wrong("3.1", "matches-reference", update_state_half_precision),
+    wrong("3.1", "matches-reference", update_state_float_increment),
+    wrong("3.1", "globals-unchanged", update_state_logs_by_callback),
     right("3.1", update_state_jnp_add),
     right("3.1", update_state_jitted),
     right("3.1", update_state_copy_then_add),
+    right("3.1", update_state_asarray),
     wrong("3.2", "matches-reference", predict_scale_from_global),
     wrong("3.2", "matches-reference", predict_global_params),
     wrong("3.2", "matches-reference", predict_caches_first_params),
@@ -477,10 +557,13 @@ CASES = [
     wrong("3.2", "no-leaked-tracers", predict_stashes_input),
     wrong("3.2", "globals-unchanged", predict_stashes_input, label="predict_stashes_input-eager"),
     wrong("3.2", "matches-reference", predict_half_precision),
+    wrong("3.2", "matches-reference", predict_values_in_order),
+    wrong("3.2", "inputs-unchanged", predict_converts_in_place),
     right("3.2", predict_fma),
     right("3.2", predict_jitted),
     right("3.2", predict_unpacks),
     right("3.2", predict_tree_map),
+    right("3.2", predict_tree_leaves),
     wrong("3.3", "no-leaked-tracers", cumulative_log_module_list),
     wrong("3.3", "jit-matches-eager", cumulative_log_float_accumulator),
     wrong("3.3", "matches-reference", cumulative_log_off_by_one),
@@ -492,11 +575,15 @@ CASES = [
     wrong("3.3", "matches-reference", cumulative_log_triangle),
     wrong("3.3", "matches-reference", cumulative_log_half_precision),
     wrong("3.3", "matches-reference", cumulative_log_total_is_first),
+    wrong("3.3", "jit-matches-eager", cumulative_log_float_total),
+    wrong("3.3", "matches-reference", cumulative_log_swapped),
     right("3.3", cumulative_log_scan),
     right("3.3", cumulative_log_python_loop),
     right("3.3", cumulative_log_accumulate),
     right("3.3", cumulative_log_separate_sum),
     right("3.3", cumulative_log_slices),
+    right("3.3", cumulative_log_associative_scan),
+    right("3.3", cumulative_log_numpy),
     wrong("3.4", "matches-reference", smooth_reads_attribute),
     wrong("3.4", "matches-reference", smooth_hard_coded_weight),
     wrong("3.4", "jit-follows-arguments", smooth_via_method),
@@ -512,10 +599,14 @@ CASES = [
     wrong("3.4", "matches-reference", smooth_returns_step),
     wrong("3.4", "inputs-unchanged", smooth_in_place),
     wrong("3.4", "matches-reference", smooth_half_precision),
+    wrong("3.4", "no-leaked-tracers", smooth_sets_weight_attribute),
+    wrong("3.4", "globals-unchanged", smooth_logs_by_callback),
+    wrong("3.4", "matches-reference", smooth_returns_pair),
     right("3.4", smooth_mixes),
     right("3.4", smooth_jitted),
     right("3.4", smooth_lerp),
     right("3.4", smooth_via_named_tuple),
+    right("3.4", smooth_clipped),
 ]
 
 test_known_answer = parametrize(CASES)
