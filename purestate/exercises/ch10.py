@@ -284,3 +284,105 @@ register(Exercise(
         ),
     ),
 ))
+
+# 10.3 --------------------------------------------------------------------------------
+# A Ref kept to itself: highpass(xs, alpha) computes y_n = alpha * (y_{n-1} + x_n - x_{n-1})
+# for n = 1 … N-1, from y_0 = 0, and returns [y_1, …, y_{N-1}]. A Ref created inside the
+# function is invisible to its callers, so the function must behave as a pure one: same
+# result twice, jit, vmap over a batch of signals, gradients with respect to xs and alpha.
+
+
+@jax.jit  # an eager lax.scan compiles its body on every call
+def _highpass(xs, alpha):
+    def step(y, pair):
+        x, previous = pair
+        y = alpha * (y + x - previous)
+        return y, y
+
+    return jax.lax.scan(step, jnp.zeros((), xs.dtype), (xs[1:], xs[:-1]))[1]
+
+
+@probes.reference
+def reference_highpass(xs, alpha):
+    return _highpass(jnp.asarray(xs), jnp.float32(alpha))
+
+
+_SIGNAL = np.array([0.0, 1.0, 1.5, 1.25, 2.0, 3.5, 3.0, 2.0], np.float32)
+HIGHPASS_CASES = (
+    case(jnp.asarray(_SIGNAL), jnp.float32(0.9)),
+    case(_SIGNAL[:5] * 2.0 - 1.0, 0.5),  # NumPy and a Python float: an in-place write would show
+    case(jnp.asarray(_SIGNAL[::-1].copy()), jnp.float32(1.0)),  # edge: alpha = 1 keeps everything
+    case(jnp.asarray(_SIGNAL), jnp.float32(0.0)),  # edge: alpha = 0 gives zeros
+)
+HIGHPASS_BATCHES = (
+    case(jnp.stack([jnp.asarray(_SIGNAL), jnp.asarray(_SIGNAL[::-1].copy()), jnp.asarray(_SIGNAL) * 0.5]),
+         jnp.float32(0.8)),
+)
+HIGHPASS_GRAD_CASES = (
+    case(jnp.asarray(_SIGNAL), jnp.float32(0.9)),
+)
+_GRAD_WEIGHTS = jnp.linspace(1.0, 2.0, len(_SIGNAL) - 1)
+
+
+def _highpass_loss(ys):
+    return jnp.sum(jnp.asarray(ys) * _GRAD_WEIGHTS[: jnp.shape(ys)[0]])
+
+
+register(Exercise(
+    id="10.3",
+    signature="highpass(xs, alpha)",
+    objects=("highpass",),
+    probes=(
+        probes.matches_reference(
+            "highpass", reference_highpass, HIGHPASS_CASES,
+            hint=(
+                "N samples give N - 1 outputs, starting from y_0 = 0: y_1 uses x_1 - x_0. Check "
+                "a signal of another length too, and alpha = 0 and 1."
+            ),
+        ),
+        probes.inputs_unchanged(
+            "highpass", HIGHPASS_CASES[1:2],
+            hint="Do not use the input array as your buffer: a Ref made with jax.new_ref holds a copy.",
+        ),
+        probes.globals_unchanged("highpass", HIGHPASS_CASES[:1], hint=_SIDE_EFFECT_HINT),
+        probes.deterministic(
+            "highpass", HIGHPASS_CASES[:2],
+            hint=(
+                "A second call with the same signal answered differently: the running value survived "
+                "the first call. Create the Ref inside the function, on every call."
+            ),
+        ),
+        probes.jit_matches_eager("highpass", HIGHPASS_CASES[:1], hint=_JIT_HINT),
+        probes.vmap_matches_loop(
+            "highpass", HIGHPASS_BATCHES, in_axes=(0, None),
+            hint=(
+                "Under vmap each signal writes its own running value: a Ref that lives outside the "
+                "function (even one reset at every call) is one place for the whole batch, and vmap "
+                "refuses the write. Create the Ref inside the function."
+            ),
+        ),
+        probes.grad_of_loss_matches_reference(
+            "highpass", reference_highpass, HIGHPASS_GRAD_CASES, _highpass_loss,
+            argnums=(0, 1), jit=True,
+            description="gradients with respect to xs and alpha flow through highpass",
+            hint=(
+                "Refs created inside a function are differentiated like any value: no "
+                "stop_gradient here (that is for values written into a Ref from outside), and no "
+                "NumPy or float() conversions."
+            ),
+        ),
+        probes.no_leaked_tracers("highpass", HIGHPASS_CASES[:1], hint=_LEAK_HINT),
+    ),
+    hints=(
+        (
+            "Create two Refs inside the function, one for the running value y (starting at zero) "
+            "and one for the outputs, loop over n from 1 to N - 1 reading the signal at n and n - 1, "
+            "and return the outputs' final value (`ref[...]` or `jax.ref.freeze`)."
+        ),
+        (
+            "The Refs must be new on every call, made with `jax.new_ref` in the function body: a Ref "
+            "made once at module level keeps its value between calls and cannot be written under "
+            "vmap. `lax.scan` over the pairs (x_n, x_{n-1}) is a pure alternative without Refs."
+        ),
+    ),
+))

@@ -1,4 +1,4 @@
-"""Chapter 10 · Refs: known answers to 10.1 and 10.2."""
+"""Chapter 10 · Refs: known answers to 10.1–10.3."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import collections
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -315,6 +316,167 @@ CASES = [
     right("10.2", sgd_step_elementwise),
     right("10.2", sgd_step_by_hand),
     right("10.2", sgd_step_jitted),
+]
+
+
+# 10.3 · highpass(xs, alpha) -------------------------------------------------------------
+
+Y = jax.new_ref(jnp.float32(0.0))  # "the filter's state", made once
+
+
+def highpass_module_ref(xs, alpha):
+    xs = jnp.asarray(xs)
+    out = []
+    for n in range(1, xs.shape[0]):
+        Y[...] = alpha * (Y[...] + xs[n] - xs[n - 1])  # carries over to the next call
+        out.append(Y[...])
+    return jnp.stack(out)
+
+
+def highpass_module_ref_reset(xs, alpha):
+    xs = jnp.asarray(xs)
+    Y[...] = jnp.float32(0.0)  # reset on every call: right plainly and under jit, not under vmap
+    out = []
+    for n in range(1, xs.shape[0]):
+        Y[...] = alpha * (Y[...] + xs[n] - xs[n - 1])
+        out.append(Y[...])
+    return jnp.stack(out)
+
+
+def highpass_includes_first(xs, alpha):
+    xs = jnp.asarray(xs)
+    y = jax.new_ref(jnp.zeros((), xs.dtype))
+    out = jax.new_ref(jnp.zeros(xs.shape[0], xs.dtype))
+    previous = jnp.concatenate([jnp.zeros(1, xs.dtype), xs[:-1]])
+    for n in range(xs.shape[0]):  # starts at n = 0, with x_{-1} = 0: one output too many
+        y[...] = alpha * (y[...] + xs[n] - previous[n])
+        out[n] = y[...]
+    return out[...]
+
+
+def highpass_reversed_difference(xs, alpha):
+    xs = jnp.asarray(xs)
+    y = jax.new_ref(jnp.zeros((), xs.dtype))
+    out = jax.new_ref(jnp.zeros(xs.shape[0] - 1, xs.dtype))
+    for n in range(1, xs.shape[0]):
+        y[...] = alpha * (y[...] + xs[n - 1] - xs[n])
+        out[n - 1] = y[...]
+    return out[...]
+
+
+def highpass_hard_coded_length(xs, alpha):
+    xs = jnp.asarray(xs)
+    y = jax.new_ref(jnp.zeros((), xs.dtype))
+    out = jax.new_ref(jnp.zeros(7, xs.dtype))  # the example signal has 8 samples
+    for n in range(1, 8):
+        y[...] = alpha * (y[...] + xs[min(n, xs.shape[0] - 1)] - xs[min(n - 1, xs.shape[0] - 1)])
+        out[n - 1] = y[...]
+    return out[...]
+
+
+def highpass_stop_gradient(xs, alpha):
+    xs = jnp.asarray(xs)
+    y = jax.new_ref(jnp.zeros((), xs.dtype))
+    out = jax.new_ref(jnp.zeros(xs.shape[0] - 1, xs.dtype))
+    for n in range(1, xs.shape[0]):
+        # the logging habit of chapter 10, where it is not needed
+        y[...] = jax.lax.stop_gradient(alpha * (y[...] + xs[n] - xs[n - 1]))
+        out[n - 1] = y[...]
+    return out[...]
+
+
+def highpass_python_float(xs, alpha):
+    xs = jnp.asarray(xs)
+    y, out = 0.0, []
+    for n in range(1, xs.shape[0]):
+        y = float(alpha * (y + xs[n] - xs[n - 1]))  # a Python float: no tracer under jit
+        out.append(y)
+    return jnp.array(out, xs.dtype)
+
+
+def highpass_numpy_buffer(xs, alpha):
+    ys = xs if isinstance(xs, np.ndarray) else np.array(xs)  # "reuse the buffer"
+    y = 0.0
+    previous = ys[0]
+    for n in range(1, ys.shape[0]):
+        current = ys[n]
+        y = alpha * (y + current - previous)
+        ys[n - 1] = y
+        previous = current
+    return jnp.asarray(ys[:-1])
+
+
+def highpass_half_precision(xs, alpha):
+    xs = jnp.asarray(xs, jnp.float16)  # "audio needs no more"
+    y = jax.new_ref(jnp.zeros((), jnp.float16))
+    out = jax.new_ref(jnp.zeros(xs.shape[0] - 1, jnp.float16))
+    for n in range(1, xs.shape[0]):
+        y[...] = (alpha * (y[...] + xs[n] - xs[n - 1])).astype(jnp.float16)
+        out[n - 1] = y[...]
+    return out[...]
+
+
+# right answers, written differently
+
+
+def highpass_refs(xs, alpha):
+    xs = jnp.asarray(xs)
+    y = jax.new_ref(jnp.zeros((), xs.dtype))
+    out = jax.new_ref(jnp.zeros(xs.shape[0] - 1, xs.dtype))
+    for n in range(1, xs.shape[0]):
+        y[...] = alpha * (y[...] + xs[n] - xs[n - 1])
+        out[n - 1] = y[...]
+    return jax.ref.freeze(out)
+
+
+def highpass_ref_in_fori_loop(xs, alpha):
+    xs_ref = jax.new_ref(jnp.asarray(xs))
+    n_out = xs_ref.shape[0] - 1
+    out = jax.new_ref(jnp.zeros(n_out, xs_ref.dtype))
+
+    def body(n, y):
+        y = alpha * (y + xs_ref[n + 1] - xs_ref[n])
+        out[n] = y
+        return y
+
+    jax.lax.fori_loop(0, n_out, body, jnp.zeros((), xs_ref.dtype))
+    return out[...]
+
+
+def highpass_scan(xs, alpha):
+    xs = jnp.asarray(xs)
+
+    def step(y, dx):
+        y = alpha * (y + dx)
+        return y, y
+
+    return jax.lax.scan(step, jnp.zeros((), xs.dtype), jnp.diff(xs))[1]
+
+
+def highpass_python_list(xs, alpha):
+    xs = jnp.asarray(xs)
+    ys, y = [], jnp.zeros((), xs.dtype)
+    for n in range(1, len(xs)):
+        y = alpha * (y + xs[n] - xs[n - 1])
+        ys.append(y)
+    return jnp.stack(ys)
+
+
+CASES += [
+    wrong("10.3", "same-result-twice", highpass_module_ref),
+    wrong("10.3", "vmap-matches-loop", highpass_module_ref),
+    wrong("10.3", "vmap-matches-loop", highpass_module_ref_reset),
+    wrong("10.3", "matches-reference", highpass_includes_first),
+    wrong("10.3", "matches-reference", highpass_reversed_difference),
+    wrong("10.3", "matches-reference", highpass_hard_coded_length),
+    wrong("10.3", "matches-reference", highpass_half_precision),
+    wrong("10.3", "gradient", highpass_stop_gradient),
+    wrong("10.3", "jit-matches-eager", highpass_python_float),
+    wrong("10.3", "inputs-unchanged", highpass_numpy_buffer),
+    right("10.3", highpass_refs),
+    right("10.3", highpass_ref_in_fori_loop),
+    right("10.3", highpass_scan),
+    right("10.3", highpass_python_list),
 ]
 
 test_known_answer = parametrize(CASES)
