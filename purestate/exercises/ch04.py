@@ -1,4 +1,4 @@
-"""Chapter 4 · Broken gradients: exercises 4.1–4.3."""
+"""Chapter 4 · Broken gradients: exercises 4.1–4.4."""
 
 from __future__ import annotations
 
@@ -12,27 +12,43 @@ from purestate import probes
 from purestate.probes import case
 from purestate.registry import Exercise, register
 
-# Small inputs with every gradient component away from zero: a parameter that the
-# answer reads from somewhere else than its argument shows up as a 0.0 where the
-# reference has a clear non-zero value.
-_X = np.linspace(-1.0, 1.0, 5, dtype=np.float32)
 
+def _f32(values: Any) -> jax.Array:
+    return jnp.asarray(np.asarray(values, dtype=np.float32))
+
+
+# Three lengths (5, 3, 8), so that a hard-coded `/ 5` or `x[:5]` shows up; values that
+# float16 cannot represent exactly, so that a half-precision result differs; every gradient
+# component clearly away from zero, so that a parameter read from somewhere other than
+# `params` shows up as a 0.0 where the reference has a clear non-zero value.
 LOSS_CASES = (
     case(
         {"w": jnp.float32(0.5), "b": jnp.float32(-0.25)},
-        jnp.asarray(_X),
-        jnp.asarray(2.0 * _X + 1.0),
+        _f32(np.linspace(-1.0, 1.0, 5)),
+        _f32(2.0 * np.linspace(-1.0, 1.0, 5) + 1.0),
     ),
     case(
-        {"w": jnp.float32(-1.5), "b": jnp.float32(0.75)},
-        jnp.asarray(_X),
-        jnp.asarray(np.array([0.3, -0.2, 0.9, 1.4, -0.6], dtype=np.float32)),
+        {"w": jnp.float32(-1.37), "b": jnp.float32(0.731)},
+        _f32([0.3, -1.7, 2.9]),
+        _f32([0.11, 0.83, -1.9]),
     ),
+    case(
+        {"w": jnp.float32(0.913), "b": jnp.float32(1.21)},
+        _f32([-2.3, -1.1, -0.4, 0.17, 0.6, 1.3, 2.2, 3.1]),
+        _f32([0.3, -0.2, 0.9, 1.4, -0.6, 2.7, 1.9, 0.05]),
+    ),
+)
+
+_LOSS_HINT = (
+    "Read both parameters from the `params` argument, never from a variable outside the "
+    "function, and use jax.numpy throughout: jax.grad only sees what flows from the "
+    "arguments to the return value."
 )
 
 # 4.1 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_mse_loss(params: dict[str, Any], x: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.mean((params["w"] * x + params["b"] - y) ** 2)
 
@@ -42,18 +58,42 @@ register(Exercise(
     signature="mse_loss(params, x, y)",
     objects=("mse_loss",),
     probes=(
-        probes.matches_reference("mse_loss", reference_mse_loss, LOSS_CASES),
+        probes.matches_reference(
+            "mse_loss", reference_mse_loss, LOSS_CASES,
+            hint=(
+                "Compare your formula with the task: the mean over however many points x has "
+                "(not a fixed count), of the squared error, in float32."
+            ),
+        ),
         probes.grad_matches_reference(
             "mse_loss", reference_mse_loss, LOSS_CASES,
             description="jax.grad(mse_loss) gives the right gradient for every parameter",
+            hint=(
+                "A gradient of exactly 0.0 for one parameter means the loss never reads it from "
+                "`params`; an error from jax.grad means a NumPy call or float() asked a tracer "
+                "for its value. " + _LOSS_HINT
+            ),
         ),
         probes.jit_matches_eager("mse_loss", LOSS_CASES),
+        probes.inputs_unchanged(
+            "mse_loss", LOSS_CASES,
+            hint="Read from `params`; do not assign into it (no `params[...] = ...`, no pop).",
+        ),
+        probes.globals_unchanged(
+            "mse_loss", LOSS_CASES,
+            hint="A loss is a pure function: no counters, logs or caches outside it.",
+        ),
+        probes.no_leaked_tracers(
+            "mse_loss", LOSS_CASES[:1],
+            hint="Keep nothing from inside the function (no list append, no global): return it.",
+        ),
     ),
     hints=(
+        _LOSS_HINT,
         (
-            "Read both parameters from the `params` argument (`params[\"w\"]`, `params[\"b\"]`) and "
-            "use jax.numpy throughout: a value taken from a global, or passed through "
-            "`np.asarray` or `float`, is invisible to jax.grad."
+            "Build the predictions from params[\"w\"] and params[\"b\"], subtract y, square, and "
+            "average with a jax.numpy reduction. The chapter's model is different; the pattern "
+            "is the same."
         ),
     ),
 ))
@@ -61,20 +101,27 @@ register(Exercise(
 # 4.2 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_set_row(m: Any, i: int, row: Any) -> jax.Array:
     return jnp.asarray(m).at[i].set(row)
 
 
 _M = np.arange(12, dtype=np.float32).reshape(4, 3)
+_M5 = np.linspace(-2.0, 2.5, 10, dtype=np.float32).reshape(5, 2)
 _ROW = np.array([-1.0, 0.5, 2.0], dtype=np.float32)
+_ROW2 = np.array([7.0, -3.5], dtype=np.float32)
 
-# One shape throughout: every new shape costs the eager probes a compilation of their own.
+# Two shapes (4 × 3 and 5 × 2), the first and the last row, and negative indices (which
+# count from the end, as in NumPy): a mask built with a hard-coded `jnp.arange(4)`, a
+# concatenation of `m[:i]` and `m[i + 1:]`, or a clamped dynamic slice go wrong somewhere.
 SET_ROW_CASES = (
     case(jnp.asarray(_M), 0, jnp.asarray(_ROW)),
     case(jnp.asarray(_M), 3, jnp.asarray(-_ROW)),
+    case(jnp.asarray(_M5), -1, jnp.asarray(_ROW2)),
+    case(jnp.asarray(_M5), -4, jnp.asarray(-_ROW2)),
 )
-# A NumPy matrix first: the answer that assigns into `m` shows up as a changed input.
-SET_ROW_NUMPY_CASES = (case(_M.copy(), 2, _ROW.copy()), *SET_ROW_CASES)
+# NumPy matrices first: the answer that assigns into `m` shows up as a changed input.
+SET_ROW_NUMPY_CASES = (case(_M.copy(), 2, _ROW.copy()), case(_M5.copy(), -2, _ROW2.copy()), *SET_ROW_CASES)
 
 _ROW_WEIGHTS = np.linspace(0.5, 2.0, 12, dtype=np.float32)
 
@@ -90,18 +137,41 @@ register(Exercise(
     signature="set_row(m, i, row)",
     objects=("set_row",),
     probes=(
-        probes.matches_reference("set_row", reference_set_row, SET_ROW_NUMPY_CASES),
-        probes.inputs_unchanged("set_row", SET_ROW_NUMPY_CASES),
+        probes.matches_reference(
+            "set_row", reference_set_row, SET_ROW_NUMPY_CASES,
+            hint=(
+                "Check the row that changes for every `i`: the first, the last, and negative "
+                "indices, which count from the end as in NumPy. Every other row stays as it was."
+            ),
+        ),
+        probes.inputs_unchanged(
+            "set_row", SET_ROW_NUMPY_CASES,
+            hint=(
+                "Assigning into `m` changes the caller's NumPy array. Build a new array instead, "
+                "with an indexed update on a JAX array."
+            ),
+        ),
         probes.grad_of_loss_matches_reference(
             "set_row", reference_set_row, SET_ROW_CASES, _weighted_sum, argnums=(0, 2),
             description="gradients flow through set_row to `m` and to `row`",
+            hint=(
+                "jax.grad must see the new row come from `row` and every other row from `m`: no "
+                "NumPy copy (a tracer has no NumPy value) and no stop_gradient."
+            ),
         ),
         probes.jit_matches_eager("set_row", SET_ROW_CASES, static_argnums=(1,)),
+        probes.globals_unchanged("set_row", SET_ROW_CASES[:2]),
+        probes.no_leaked_tracers("set_row", SET_ROW_CASES[:1], static_argnums=(1,)),
     ),
     hints=(
         (
-            "JAX arrays cannot be assigned into: `jnp.asarray(m).at[i].set(row)` returns a new "
-            "array with the row replaced (and also accepts a NumPy `m`, which it leaves alone)."
+            "JAX arrays cannot be assigned into. The `.at[...]` property of a JAX array has "
+            "methods that return a new array with some entries replaced."
+        ),
+        (
+            "Convert `m` with jnp.asarray first (it may be a NumPy array, which must stay as it "
+            "was), then use the `.at[i]` update that *sets* rather than adds. It handles "
+            "negative `i` like NumPy does."
         ),
     ),
 ))
@@ -109,6 +179,7 @@ register(Exercise(
 # 4.3 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_loss_with_aux(params: dict[str, Any], x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     preds = params["w"] * x + params["b"]
     return jnp.mean((preds - y) ** 2), preds
@@ -122,18 +193,163 @@ register(Exercise(
         probes.matches_reference(
             "loss_with_aux", reference_loss_with_aux, LOSS_CASES,
             description="loss_with_aux returns (loss, preds)",
+            hint=(
+                "Return a tuple of two: the loss of exercise 4.1 (a float32 scalar averaged over "
+                "all points) and the predictions as a float32 array, one per point."
+            ),
         ),
         probes.grad_matches_reference(
             "loss_with_aux", reference_loss_with_aux, LOSS_CASES, has_aux=True,
             description="jax.grad(loss_with_aux, has_aux=True) gives the right gradients",
+            hint=(
+                "has_aux=True differentiates the first element of the pair: the loss comes "
+                "first. " + _LOSS_HINT
+            ),
         ),
-        probes.globals_unchanged("loss_with_aux", LOSS_CASES),
+        probes.jit_matches_eager("loss_with_aux", LOSS_CASES),
+        probes.inputs_unchanged("loss_with_aux", LOSS_CASES),
+        probes.globals_unchanged(
+            "loss_with_aux", LOSS_CASES,
+            hint=(
+                "Nothing needs to be kept outside the function: the auxiliary output is how "
+                "predictions leave a differentiated function."
+            ),
+        ),
+        probes.no_leaked_tracers(
+            "loss_with_aux", LOSS_CASES[:1],
+            hint="The predictions leave the function through its return value, never a global.",
+        ),
     ),
     hints=(
         (
-            "Return the pair `(loss, preds)`, loss first: jax.value_and_grad(..., has_aux=True) "
+            "Return a pair, the loss first: jax.value_and_grad(..., has_aux=True) "
             "differentiates the first element and hands the second back as a plain array. "
             "Nothing needs to be kept in a global."
+        ),
+        (
+            "Compute the predictions once, from params[\"w\"] and params[\"b\"], then the loss "
+            "from them, and return both. Use jax.numpy throughout."
+        ),
+    ),
+))
+
+# 4.4 ---------------------------------------------------------------------------------
+
+
+def _quadratic(params: dict[str, Any], x: jax.Array) -> jax.Array:
+    return params["a"] * x**2 + params["b"] * x + params["c"]
+
+
+@probes.reference
+def reference_train_step(
+    params: dict[str, Any], x: jax.Array, y: jax.Array, lr: float
+) -> tuple[dict[str, jax.Array], jax.Array]:
+    def loss_fn(p: dict[str, Any]) -> jax.Array:
+        return jnp.mean((_quadratic(p, x) - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def _quadratic_data(seed: int, n: int) -> tuple[jax.Array, jax.Array]:
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2.0, 2.0, n).astype(np.float32)
+    y = (1.5 * x**2 - 1.0 * x + 0.8 + 0.3 * rng.normal(size=n)).astype(np.float32)
+    return jnp.asarray(x), jnp.asarray(y)
+
+
+# Two batches of 6 points and one of 9, in that order: a feature cached on the first call is
+# stale on the second (same shape, other values) and the wrong shape on the third. Every
+# parameter's gradient is clearly non-zero in every case.
+TRAIN_STEP_CASES = (
+    case({"a": jnp.float32(0.0), "b": jnp.float32(0.0), "c": jnp.float32(0.0)}, *_quadratic_data(40, 6), 0.05),
+    case({"a": jnp.float32(1.2), "b": jnp.float32(-0.4), "c": jnp.float32(0.3)}, *_quadratic_data(41, 6), 0.05),
+    case({"a": jnp.float32(0.7), "b": jnp.float32(-1.3), "c": jnp.float32(1.1)}, *_quadratic_data(42, 9), 0.1),
+)
+
+
+def _every_parameter_moves(args: tuple[Any, ...], result: Any) -> str | None:
+    params = args[0]
+    if not (isinstance(result, (tuple, list)) and len(result) == 2 and isinstance(result[0], dict)):
+        return "expected a pair (new_params, loss) whose first element is a dict"
+    new_params = result[0]
+    stuck = sorted(
+        name for name in params
+        if name in new_params and np.array_equal(np.asarray(new_params[name]), np.asarray(params[name]))
+    )
+    if stuck:
+        return (
+            f"parameter(s) {stuck} did not move: their gradient is exactly 0.0, so the loss never "
+            "reads them from the parameters it is differentiated with respect to"
+        )
+    return None
+
+
+def _loss_of_step(result: Any) -> Any:
+    return result[1]
+
+
+register(Exercise(
+    id="4.4",
+    signature="train_step(params, x, y, lr)",
+    objects=("train_step",),
+    probes=(
+        probes.matches_reference(
+            "train_step", reference_train_step, TRAIN_STEP_CASES,
+            description="train_step returns (new_params, loss) for batch after batch",
+            hint=(
+                "Each call must compute the loss of *this* batch, from scratch: anything kept from "
+                "an earlier call belongs to another batch."
+            ),
+        ),
+        probes.satisfies(
+            "train_step", TRAIN_STEP_CASES, _every_parameter_moves,
+            key="every-parameter-trains",
+            description="one step moves every parameter",
+            hint=(
+                "A parameter that never moves has a gradient of exactly 0.0: the loss reads it "
+                "from somewhere jax.grad does not differentiate. Find where each of a, b and c "
+                "enters the prediction."
+            ),
+        ),
+        probes.grad_of_loss_matches_reference(
+            "train_step", reference_train_step, TRAIN_STEP_CASES, _loss_of_step,
+            description="the returned loss is differentiable in every parameter",
+            hint="The loss must be computed from `params` with jax.numpy, every parameter included.",
+        ),
+        probes.inputs_unchanged(
+            "train_step", TRAIN_STEP_CASES,
+            hint="Return a new dict of parameters; do not update the caller's dict in place.",
+        ),
+        probes.globals_unchanged(
+            "train_step", TRAIN_STEP_CASES,
+            hint=(
+                "A cache outside the function is state the next call reads: under jax.grad or "
+                "jax.jit it holds a tracer or a value of another batch. Compute the features "
+                "inside, on every call."
+            ),
+        ),
+        probes.jit_matches_eager("train_step", TRAIN_STEP_CASES),
+        probes.no_leaked_tracers(
+            "train_step", TRAIN_STEP_CASES[:1],
+            hint="Nothing computed inside the step may be stored outside it (no cache, no log).",
+        ),
+    ),
+    hints=(
+        (
+            "Two things are wrong, and neither raises. Print the gradients of one step: one of "
+            "them is exactly 0.0. Then call the step on two different batches and compare its "
+            "loss with the loss computed by hand."
+        ),
+        (
+            "One parameter is read from a global instead of from the dict being differentiated; "
+            "and x ** 2 is cached by name, so every later batch reuses the first batch's "
+            "features. Read every parameter from the argument of the function you "
+            "differentiate, and compute the features on every call."
+        ),
+        (
+            "Structure: a loss function of the parameters alone, jax.value_and_grad of it, then "
+            "a new dict with each parameter minus lr times its gradient."
         ),
     ),
 ))

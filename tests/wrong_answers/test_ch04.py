@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +14,8 @@ from tests.wrong_answers.helpers import parametrize, right, wrong
 
 b = 0.0  # a notebook global left over from an earlier cell
 w = 1.0
+_loss_history = []  # "to plot the training curve"
+_debug_errors = collections.deque(maxlen=1)  # "the last errors, for a quick look"
 
 
 def mse_loss_reads_global_b(params, x, y):
@@ -35,8 +39,44 @@ def mse_loss_returns_float(params, x, y):
     return float(jnp.mean((params["w"] * x + params["b"] - y) ** 2))
 
 
+def mse_loss_stop_gradient_b(params, x, y):
+    bias = jax.lax.stop_gradient(params["b"])  # "the intercept is fitted separately"
+    return jnp.mean((params["w"] * x + bias - y) ** 2)
+
+
 def mse_loss_sum(params, x, y):
     return jnp.sum((params["w"] * x + params["b"] - y) ** 2)
+
+
+def mse_loss_divides_by_five(params, x, y):
+    return jnp.sum((params["w"] * x + params["b"] - y) ** 2) / 5  # the example had 5 points
+
+
+def mse_loss_float16(params, x, y):
+    errors = (params["w"] * x + params["b"] - y).astype(jnp.float16)  # "halves the memory"
+    return jnp.mean(errors**2)
+
+
+def mse_loss_pops_params(params, x, y):
+    w, b = params.pop("w"), params.pop("b")  # empties the caller's dict
+    return jnp.mean((w * x + b - y) ** 2)
+
+
+def mse_loss_logs_history(params, x, y):
+    value = jnp.mean((params["w"] * x + params["b"] - y) ** 2)
+    _loss_history.append(value)
+    return value
+
+
+def mse_loss_counts_calls(params, x, y):
+    mse_loss_counts_calls.calls = getattr(mse_loss_counts_calls, "calls", 0) + 1
+    return jnp.mean((params["w"] * x + params["b"] - y) ** 2)
+
+
+def mse_loss_keeps_errors(params, x, y):
+    errors = params["w"] * x + params["b"] - y
+    _debug_errors.append(errors)  # under jit or grad: a tracer outlives its trace
+    return jnp.mean(errors**2)
 
 
 def mse_loss_numpy_mean(params, x, y):
@@ -49,7 +89,21 @@ def mse_loss_dot(params, x, y):
     return jnp.dot(errors, errors) / errors.size
 
 
+def mse_loss_len(params, x, y):
+    total = 0.0
+    for name, value in (("w", x), ("b", 1.0)):
+        total = total + params[name] * value
+    return jnp.sum(jnp.square(y - total)) / len(x)
+
+
+def mse_loss_average(params, x, y):
+    return jnp.average(jnp.square(jnp.polyval(jnp.stack([params["w"], params["b"]]), x) - y))
+
+
 # 4.2 set_row(m, i, row) ----------------------------------------------------------------
+
+_row_log = []
+_last_update = collections.deque(maxlen=1)
 
 
 def set_row_assigns_in_place(m, i, row):
@@ -78,25 +132,68 @@ def set_row_stop_gradient(m, i, row):
     return jnp.asarray(m).at[i].set(jax.lax.stop_gradient(row))
 
 
+def set_row_fixed_mask(m, i, row):
+    is_row_i = (jnp.arange(4) == i)[:, None]  # the example matrix had 4 rows
+    return jnp.where(is_row_i, jnp.asarray(row)[None, :], jnp.asarray(m))
+
+
+def set_row_mask_no_negative(m, i, row):
+    m = jnp.asarray(m)
+    is_row_i = (jnp.arange(m.shape[0]) == i)[:, None]  # no row equals -1
+    return jnp.where(is_row_i, jnp.asarray(row)[None, :], m)
+
+
+def set_row_concatenate_no_negative(m, i, row):
+    m = jnp.asarray(m)
+    return jnp.concatenate([m[:i], jnp.asarray(row)[None, :], m[i + 1:]])  # m[0:] when i = -1
+
+
+def set_row_float16(m, i, row):
+    return jnp.asarray(m).at[i].set(row).astype(jnp.float16)  # "half the memory"
+
+
+def set_row_logs(m, i, row):
+    _row_log.append(i)  # "which rows were replaced"
+    return jnp.asarray(m).at[i].set(row)
+
+
+def set_row_keeps_last(m, i, row):
+    updated = jnp.asarray(m).at[i].set(row)
+    _last_update.append(updated)  # under jit: a tracer outlives its trace
+    return updated
+
+
 def set_row_where(m, i, row):
     m = jnp.asarray(m)
-    is_row_i = (jnp.arange(m.shape[0]) == i)[:, None]
+    is_row_i = (jnp.arange(m.shape[0]) == i % m.shape[0])[:, None]
     return jnp.where(is_row_i, jnp.asarray(row)[None, :], m)
 
 
 def set_row_concatenate(m, i, row):
     m = jnp.asarray(m)
+    i = i % m.shape[0]
     return jnp.concatenate([m[:i], jnp.asarray(row)[None, :], m[i + 1:]])
 
 
 def set_row_dynamic_update_slice(m, i, row):
     m = jnp.asarray(m)
+    start = i + m.shape[0] if i < 0 else i
+    return jax.lax.dynamic_update_slice(m, jnp.asarray(row, m.dtype)[None, :], (start, 0))
+
+
+def set_row_dynamic_update_slice_negative(m, i, row):
+    m = jnp.asarray(m)  # dynamic_update_slice counts a negative start from the end, as NumPy does
     return jax.lax.dynamic_update_slice(m, jnp.asarray(row, m.dtype)[None, :], (i, 0))
+
+
+def set_row_two_indices(m, i, row):
+    return jnp.array(m).at[i, :].set(jnp.asarray(row))
 
 
 # 4.3 loss_with_aux(params, x, y) ----------------------------------------------------------
 
 _logged_predictions = []
+_predictions_for_plot = collections.deque(maxlen=3)
 
 
 def loss_with_aux_swapped(params, x, y):
@@ -116,6 +213,18 @@ def loss_with_aux_stashes_and_returns(params, x, y):
     return jnp.mean((preds - y) ** 2), preds
 
 
+def loss_with_aux_deque(params, x, y):
+    preds = params["w"] * x + params["b"]
+    _predictions_for_plot.append(preds)  # a deque "so that it cannot grow"
+    return jnp.mean((preds - y) ** 2), preds
+
+
+def loss_with_aux_counts_calls(params, x, y):
+    loss_with_aux_counts_calls.calls = getattr(loss_with_aux_counts_calls, "calls", 0) + 1
+    preds = params["w"] * x + params["b"]
+    return jnp.mean((preds - y) ** 2), preds
+
+
 def loss_with_aux_loss_twice(params, x, y):
     preds = params["w"] * x + params["b"]
     loss = jnp.mean((preds - y) ** 2)
@@ -125,6 +234,26 @@ def loss_with_aux_loss_twice(params, x, y):
 def loss_with_aux_numpy_preds(params, x, y):
     preds = params["w"] * x + params["b"]
     return jnp.mean((preds - y) ** 2), np.asarray(preds)  # "aux is for logging"
+
+
+def loss_with_aux_divides_by_five(params, x, y):
+    preds = params["w"] * x + params["b"]
+    return jnp.sum((preds - y) ** 2) / 5, preds
+
+
+def loss_with_aux_float16_preds(params, x, y):
+    preds = params["w"] * x + params["b"]
+    return jnp.mean((preds - y) ** 2), preds.astype(jnp.float16)  # "aux is only for plots"
+
+
+def loss_with_aux_dict(params, x, y):
+    preds = params["w"] * x + params["b"]
+    return jnp.mean((preds - y) ** 2), {"preds": preds}  # the chapter returned a dict
+
+
+def loss_with_aux_detached_preds(params, x, y):
+    preds = jax.lax.stop_gradient(params["w"] * x + params["b"])  # "aux must not be differentiated"
+    return jnp.mean((preds - y) ** 2), preds
 
 
 def loss_with_aux_metrics_first(params, x, y):
@@ -138,31 +267,222 @@ def loss_with_aux_list(params, x, y):
     return [jnp.mean((preds - y) ** 2), preds]
 
 
+def loss_with_aux_stop_gradient_aux(params, x, y):
+    preds = params["w"] * x + params["b"]
+    return jnp.mean((preds - y) ** 2), jax.lax.stop_gradient(preds)
+
+
+# 4.4 train_step(params, x, y, lr) --------------------------------------------------------
+
+c = jnp.float32(0.0)  # the offset of the first plot, as in the exercise's buggy code
+_last_grads = collections.deque(maxlen=1)
+
+# The cached answers are built by factories: each known answer gets a cache of its own, so
+# that one test's filled cache does not change what the next one sees.
+
+
+def make_train_step_as_given():
+    feature_cache = {}
+
+    def quadratic(params, x):
+        if "x2" not in feature_cache:  # x ** 2 computed once, "for speed"
+            feature_cache["x2"] = x**2
+        return params["a"] * feature_cache["x2"] + params["b"] * x + c
+
+    def train_step_as_given(params, x, y, lr):
+        def loss_fn(p):
+            return jnp.mean((quadratic(p, x) - y) ** 2)
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return {name: params[name] - lr * grads[name] for name in params}, loss
+
+    return train_step_as_given
+
+
+def train_step_global_c(params, x, y, lr):  # the cache is gone, the global offset is not
+    def loss_fn(p):
+        return jnp.mean((p["a"] * x**2 + p["b"] * x + c - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def make_train_step_cache_kept():
+    feature_cache = {}
+
+    def train_step_cache_kept(params, x, y, lr):  # the offset is fixed, the cache is not
+        def loss_fn(p):
+            if "x2" not in feature_cache:
+                feature_cache["x2"] = x**2
+            return jnp.mean((p["a"] * feature_cache["x2"] + p["b"] * x + p["c"] - y) ** 2)
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return {name: params[name] - lr * grads[name] for name in params}, loss
+
+    return train_step_cache_kept
+
+
+def make_train_step_cache_by_shape():
+    features_by_shape = {}
+
+    def train_step_cache_by_shape(params, x, y, lr):  # "a new shape is a new batch"
+        def loss_fn(p):
+            if x.shape not in features_by_shape:
+                features_by_shape[x.shape] = np.asarray(x) ** 2
+            return jnp.mean((p["a"] * features_by_shape[x.shape] + p["b"] * x + p["c"] - y) ** 2)
+
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        return {name: params[name] - lr * grads[name] for name in params}, loss
+
+    return train_step_cache_by_shape
+
+
+def train_step_closes_over_params(params, x, y, lr):
+    def loss_fn(p):
+        return jnp.mean((params["a"] * x**2 + params["b"] * x + params["c"] - y) ** 2)  # `params`, not `p`
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def train_step_detached_offset(params, x, y, lr):
+    def loss_fn(p):
+        offset = jax.lax.stop_gradient(p["c"])  # "the offset is only a constant"
+        return jnp.mean((p["a"] * x**2 + p["b"] * x + offset - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def train_step_in_place(params, x, y, lr):
+    def loss_fn(p):
+        return jnp.mean((p["a"] * x**2 + p["b"] * x + p["c"] - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    for name in params:
+        params[name] = params[name] - lr * grads[name]  # updates the caller's dict
+    return params, loss
+
+
+def train_step_loss_after(params, x, y, lr):
+    def loss_fn(p):
+        return jnp.mean((p["a"] * x**2 + p["b"] * x + p["c"] - y) ** 2)
+
+    grads = jax.grad(loss_fn)(params)
+    new_params = {name: params[name] - lr * grads[name] for name in params}
+    return new_params, loss_fn(new_params)  # the loss after the step, not before
+
+
+def train_step_divides_by_six(params, x, y, lr):
+    def loss_fn(p):
+        return jnp.sum((p["a"] * x**2 + p["b"] * x + p["c"] - y) ** 2) / 6  # the first batch had 6
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def train_step_float16(params, x, y, lr):
+    def loss_fn(p):
+        return jnp.mean((p["a"] * x**2 + p["b"] * x + p["c"] - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    return {name: (params[name] - lr * grads[name]).astype(jnp.float16) for name in params}, loss
+
+
+def train_step_keeps_grads(params, x, y, lr):
+    def loss_fn(p):
+        return jnp.mean((p["a"] * x**2 + p["b"] * x + p["c"] - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    _last_grads.append(grads)  # "to inspect the gradients later"
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def train_step_tree_map(params, x, y, lr):
+    def loss_fn(p, x, y):
+        predictions = p["a"] * jnp.square(x) + p["b"] * x + p["c"]
+        return jnp.mean(jnp.square(predictions - y))
+
+    loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
+
+
+def train_step_polyval(params, x, y, lr):
+    def loss_fn(p):
+        predictions = jnp.polyval(jnp.stack([p["a"], p["b"], p["c"]]), x)
+        return jnp.mean((predictions - y) ** 2)
+
+    grads = jax.grad(loss_fn)(params)
+    new_params = dict(params)
+    for name, g in grads.items():
+        new_params[name] = params[name] - lr * g
+    return new_params, loss_fn(params)
+
+
 CASES = [
     wrong("4.1", "gradient", mse_loss_reads_global_b),
     wrong("4.1", "gradient", mse_loss_reads_global_w),
     wrong("4.1", "gradient", mse_loss_numpy_conversion),
     wrong("4.1", "gradient", mse_loss_numpy_ufunc),
     wrong("4.1", "gradient", mse_loss_returns_float),
+    wrong("4.1", "gradient", mse_loss_stop_gradient_b),
     wrong("4.1", "matches-reference", mse_loss_sum),
+    wrong("4.1", "matches-reference", mse_loss_divides_by_five),
+    wrong("4.1", "matches-reference", mse_loss_float16),
+    wrong("4.1", "inputs-unchanged", mse_loss_pops_params),
+    wrong("4.1", "globals-unchanged", mse_loss_logs_history),
+    wrong("4.1", "globals-unchanged", mse_loss_counts_calls),
+    wrong("4.1", "no-leaked-tracers", mse_loss_keeps_errors),
     right("4.1", mse_loss_numpy_mean),
     right("4.1", mse_loss_dot),
+    right("4.1", mse_loss_len),
+    right("4.1", mse_loss_average),
     wrong("4.2", "inputs-unchanged", set_row_assigns_in_place),
     wrong("4.2", "gradient", set_row_numpy_copy),
     wrong("4.2", "jit-matches-eager", set_row_numpy_copy, label="set_row_numpy_copy_jit"),
     wrong("4.2", "matches-reference", set_row_adds),
     wrong("4.2", "matches-reference", set_row_discards_update),
     wrong("4.2", "gradient", set_row_stop_gradient),
+    wrong("4.2", "matches-reference", set_row_fixed_mask),
+    wrong("4.2", "matches-reference", set_row_mask_no_negative),
+    wrong("4.2", "matches-reference", set_row_concatenate_no_negative),
+    wrong("4.2", "matches-reference", set_row_float16),
+    wrong("4.2", "globals-unchanged", set_row_logs),
+    wrong("4.2", "no-leaked-tracers", set_row_keeps_last),
     right("4.2", set_row_where),
     right("4.2", set_row_concatenate),
     right("4.2", set_row_dynamic_update_slice),
+    right("4.2", set_row_two_indices),
+    right("4.2", set_row_dynamic_update_slice_negative),
     wrong("4.3", "gradient", loss_with_aux_swapped),
     wrong("4.3", "globals-unchanged", loss_with_aux_stashes_preds),
     wrong("4.3", "globals-unchanged", loss_with_aux_stashes_and_returns),
+    wrong("4.3", "no-leaked-tracers", loss_with_aux_deque),
+    wrong("4.3", "globals-unchanged", loss_with_aux_counts_calls),
     wrong("4.3", "matches-reference", loss_with_aux_loss_twice),
     wrong("4.3", "gradient", loss_with_aux_numpy_preds),
+    wrong("4.3", "matches-reference", loss_with_aux_divides_by_five),
+    wrong("4.3", "matches-reference", loss_with_aux_float16_preds),
+    wrong("4.3", "matches-reference", loss_with_aux_dict),
+    wrong("4.3", "gradient", loss_with_aux_detached_preds),
     right("4.3", loss_with_aux_metrics_first),
     right("4.3", loss_with_aux_list),
+    right("4.3", loss_with_aux_stop_gradient_aux),
+    wrong("4.4", "every-parameter-trains", make_train_step_as_given()),
+    wrong("4.4", "globals-unchanged", make_train_step_as_given(), label="train_step_as_given_cache"),
+    wrong("4.4", "every-parameter-trains", train_step_global_c),
+    wrong("4.4", "globals-unchanged", make_train_step_cache_kept()),
+    wrong("4.4", "matches-reference", make_train_step_cache_kept(), label="train_step_cache_kept_values"),
+    wrong("4.4", "matches-reference", make_train_step_cache_by_shape()),
+    wrong("4.4", "every-parameter-trains", train_step_closes_over_params),
+    wrong("4.4", "every-parameter-trains", train_step_detached_offset),
+    wrong("4.4", "inputs-unchanged", train_step_in_place),
+    wrong("4.4", "matches-reference", train_step_loss_after),
+    wrong("4.4", "matches-reference", train_step_divides_by_six),
+    wrong("4.4", "matches-reference", train_step_float16),
+    wrong("4.4", "no-leaked-tracers", train_step_keeps_grads),
+    right("4.4", train_step_tree_map),
+    right("4.4", train_step_polyval),
 ]
 
 test_known_answer = parametrize(CASES)
