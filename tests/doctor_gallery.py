@@ -210,6 +210,18 @@ def sgd_static_lr(w, lr):
     return w - lr * w
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def decayed_update(w, step):
+    return w * 0.99**step
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def repeat_jitted(x, n):
+    for _ in range(n):
+        x = jnp.concatenate([x, x[:1]])
+    return x
+
+
 def _power(x, p):
     return x**p
 
@@ -465,6 +477,72 @@ def cond_branch(x):
     return lax.cond(x.sum() > 0, lambda v: v * 2, lambda v: -v, x)
 
 
+
+# more, in the styles the hidden sets may use ----------------------------------------------
+
+
+@dataclasses.dataclass
+class OptState:
+    step: int
+    lr: float
+
+
+def opt_step_mutates(state, g):
+    state.step += 1
+    return g * state.lr
+
+
+def halve_lr(cfg, x):
+    cfg["opt"]["lr"] *= 0.5
+    return x * cfg["opt"]["lr"]
+
+
+scan_log = []
+
+
+def scan_with_log(xs):
+    def body(total, x):
+        scan_log.append(total)
+        return total + x, total
+
+    return lax.scan(body, jnp.float32(0.0), xs)
+
+
+lr = 0.1
+
+
+def _shrink(w):
+    return w * lr
+
+
+def weight_decay(w):
+    return w - _shrink(w)
+
+
+class WalkState(NamedTuple):
+    position: jax.Array
+    key: jax.Array
+
+
+def walk_step(state, scale):
+    key, sub = jax.random.split(state.key)
+    return WalkState(state.position + scale * jax.random.normal(sub, state.position.shape), key)
+
+
+def walk_step_keeps_key(state, scale):
+    noise = jax.random.normal(state.key, state.position.shape)
+    return WalkState(state.position + scale * noise, state.key)
+
+
+def sample_and_return_key(key, x):
+    return x + jax.random.normal(key, x.shape), key
+
+
+def is_traced(x):
+    if isinstance(x, jax.core.Tracer):
+        return x * 2
+    return x * 3
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -476,6 +554,8 @@ BUGGY = [
     ("mutates-input", sgd_step_inplace, lambda: ({"w": jnp.ones(2)}, {"w": jnp.ones(2)})),
     ("mutates-input", accumulate, lambda: (Accumulator(), jnp.ones(2))),
     ("mutates-input", clip_inplace, lambda: (np.array([-3.0, 0.5, 2.0]),)),
+    ("mutates-input", opt_step_mutates, lambda: (OptState(0, 0.1), jnp.ones(2))),
+    ("mutates-input", halve_lr, lambda: ({"opt": {"lr": 0.1}}, jnp.ones(2))),
     ("writes-outside", counted_square, V3),
     ("writes-outside", logged_double, V3),
     ("writes-outside", tally, V3),
@@ -484,27 +564,33 @@ BUGGY = [
     ("leaks-tracer", forward_stash, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("leaks-tracer", forward_keep, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("leaks-tracer", tracking_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("leaks-tracer", scan_with_log, V3),
     ("bakes-global", scale, V3),
     ("bakes-global", predict, lambda: (jnp.ones((2, 3)),)),
     ("bakes-global", add_state, V3),
     ("bakes-global", sgd, lambda: (jnp.ones(2), jnp.ones(2))),
     ("bakes-global", predictor, V3),
     ("bakes-global", dropout_or_not, V3),
+    ("bakes-global", weight_decay, V3),
     ("recompiles", double_with_fresh_jit, V3),
     ("recompiles", loss_inner_jit, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("recompiles", sgd_static_lr, lambda: (jnp.ones(2), 0.1)),
     ("recompiles", power_with_partial, V3),
+    ("recompiles", decayed_update, lambda: (jnp.ones(2), 0)),
     ("not-deterministic", noisy, V3),
     ("not-deterministic", jitter, V3),
     ("not-deterministic", timestamped_noise, V3),
     ("jit-differs", center_big, lambda: (np.array([0.25, 0.5]),)),
     ("jit-differs", shifted_sum, lambda: (np.array([1.0, 2.0]),)),
+    ("jit-differs", is_traced, V3),
     ("jit-differs", in_millis, lambda: (np.array([5_000, 7], dtype=np.int64),)),
     ("reuses-key", two_noises, lambda: (jax.random.key(0), jnp.ones(3))),
     ("reuses-key", split_but_reuse, lambda: (jax.random.key(0), jnp.ones(3))),
     ("reuses-key", global_key_noise, V3),
     ("reuses-key", raw_key_reuse, lambda: (jax.random.PRNGKey(0), jnp.ones(3))),
     ("reuses-key", loop_same_key, lambda: (jax.random.key(1), jnp.ones(3))),
+    ("reuses-key", walk_step_keeps_key, lambda: (WalkState(jnp.zeros(2), jax.random.key(0)), 0.5)),
+    ("reuses-key", sample_and_return_key, lambda: (jax.random.key(3), jnp.ones(2))),
     ("python-side-effect", loud_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("python-side-effect", logged_step, lambda: (jnp.ones(2), jnp.ones(2))),
     ("python-side-effect", jitted_verbose, V3),
@@ -539,4 +625,8 @@ CLEAN = [
     (copy_then_update, lambda: (np.ones(2, np.float32),)),
     (vmapped_norms, lambda: (jnp.ones((3, 2)),)),
     (cond_branch, V3),
+    (repeat_jitted, lambda: (jnp.ones(2), 2)),
+    (walk_step, lambda: (WalkState(jnp.zeros(2), jax.random.key(0)), 0.5)),
+    (jax.jit(jax.vmap(relu_where)), lambda: (jnp.ones((2, 3)),)),
+    (jax.jit(jax.grad(lambda w: jnp.sum(w**2))), lambda: (jnp.ones(2),)),
 ]

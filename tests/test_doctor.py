@@ -252,13 +252,14 @@ def _global_state():
         gallery.n_calls, list(gallery.LOG), gallery.Stats.calls, getattr(gallery.remember, "last_shape", None),
         dict(gallery.metrics), list(gallery.activations), gallery.model.last_hidden, gallery.SCALE,
         gallery.PARAMS["b"], gallery.holder.value, gallery.Config.learning_rate, gallery.training,
+        list(gallery.scan_log), gallery.lr,
     )
 
 
 def test_globals_are_unchanged_after_every_gallery_function():
     before = _global_state()
     for kind, fn, make in gallery.BUGGY:
-        if kind in ("writes-outside", "leaks-tracer", "bakes-global"):
+        if kind in ("writes-outside", "leaks-tracer", "bakes-global", "reuses-key"):
             diagnose(fn, make(), show=False)
     after = _global_state()
     assert len(before) == len(after)

@@ -94,7 +94,8 @@ class Examination:
     def __init__(self, fn: Callable[..., Any], original: arglib.Call, reach: outside.Reach, name: str):
         self.fn = fn
         self.user_jit = outside.is_jit_wrapped(fn)
-        self.base = outside.unwrap(fn) if self.user_jit else fn
+        # one layer only: jax.jit(jax.vmap(f)) is checked as jax.vmap(f), not as f
+        self.base = fn.__wrapped__ if self.user_jit else fn
         self.original = original
         self.reach = reach
         self.name = name
@@ -273,8 +274,10 @@ class Examination:
                                            "not once per call (jax.debug.print runs every call)")
 
     def leak_trace(self) -> None:
-        if self.jitted is None or self.has("leaks-tracer"):
-            return  # (checking_leaks takes seconds to describe a leak already seen)
+        if self.jitted is None or self.has("leaks-tracer") or self.has("mutates-input"):
+            # checking_leaks takes seconds to describe a leak already seen; and a tracer put
+            # into an argument object (closed over by the doctor's jit) is the mutation again
+            return
         self.checked.append("jax.checking_leaks")
         try:
             with captured(), jax.checking_leaks():
@@ -301,6 +304,9 @@ class Examination:
         ignored = _PRIMITIVE_NAMES | self.primitives
         mine = self.reach.code_names | {self.name}
         names = sorted({name for _, name in events() if name in mine and name not in ignored})
+        if not names:
+            self.int_recompile(mine - ignored)
+            return
         if names:
             traced = ", ".join(f"`{n}`" for n in names)
             why = (" (a static argument changed, or a Python value it depends on)" if self.user_jit else
@@ -308,6 +314,31 @@ class Examination:
                    "functools.partial) starts with an empty cache")
             self.add("recompiles", f"a third call of `{self.name}` with new values of the same shapes and dtypes "
                                    f"traced and compiled {traced} again{why}")
+
+    def int_recompile(self, mine: set[str]) -> None:
+        """A Python int made static that changes from call to call (a step counter).
+
+        Ints are often sizes: a new size changes the result's shapes, and recompiling is
+        expected. An int whose new value leaves the shapes alone, yet compiles again, is data.
+        """
+        changed, labels = _perturbed_ints(self.second_call, _parameter_names(self.base))
+        if not labels:
+            return
+        try:
+            with captured():
+                before = self.call(self.fn, arglib.fresh(self.second_call))
+            with captured(), compilations() as events:
+                after = self.call(self.fn, changed)
+        except (Exception, SystemExit):
+            return
+        names = sorted({name for _, name in events() if name in mine})
+        if not names or not _same_shapes(before, after):
+            return
+        self.add("recompiles", f"a call of `{self.name}` with {', '.join(labels)} traced and compiled "
+                               f"{', '.join(f'`{n}`' for n in names)} again, and the results kept their shapes: "
+                               "a Python int marked static (or read as a Python value) that changes from call to "
+                               "call, such as a step counter, recompiles every time. Pass it as an array\n"
+                               "Fix: chapter 8, “Step counters: data, not static”; chapter 2, “Static arguments”.")
 
     def key_reuse(self) -> None:
         call, converted = _typed_keys(self.original)
@@ -333,9 +364,23 @@ class Examination:
                     for attempt in ("in one call", "across two calls"):
                         where = attempt
                         self.call(self.fn, arglib.fresh(call))
+                # state in, state out: the next call gets the key the function returned
+                run = self.jitted.fresh_jit() if self.jitted is not None else None
+                first = (run(self.jitted.dynamic(arglib.fresh(call))) if run is not None
+                         else self.call(self.fn, arglib.fresh(call)))
+                chained = _chain(call, first)
+                if chained is not None:
+                    where = "across two calls"
+                    if run is not None:
+                        run(self.jitted.dynamic(chained))
+                    else:
+                        self.call(self.fn, chained)
         except KeyReuseError as error:
             first = str(error).strip().splitlines()[0]
-            if where == "across two calls":
+            if where == "across two calls" and not self.reach.keys:
+                detail = ("the key it returned had been consumed already, so the next call, fed what "
+                          "this one returned, used it again: return a new key from jax.random.split")
+            elif where == "across two calls":
                 keys = ", ".join(label for label, _, _ in self.reach.keys[:2]) or "a key outside the arguments"
                 detail = (f"the first call consumed {keys}, and the second call used it again: every call "
                           "draws the same numbers (and jax.jit bakes that key in as a constant)")
@@ -576,6 +621,64 @@ def _primitive_names(closed: Any) -> set[str]:
 
     visit(getattr(closed, "jaxpr", closed))
     return found
+
+
+def _perturbed_ints(call: arglib.Call, params: list[str]) -> tuple[arglib.Call, list[str]]:
+    """``call`` with each top-level Python int argument one larger; what changed, in words."""
+    args, kwargs = call
+    labels: list[str] = []
+    new_args = []
+    for index, value in enumerate(args):
+        if type(value) is int:
+            name = params[index] if index < len(params) else f"argument {index + 1}"
+            labels.append(f"`{name}` changed from {value} to {value + 1}")
+            value = value + 1
+        new_args.append(value)
+    new_kwargs = {}
+    for name, value in kwargs.items():
+        if type(value) is int:
+            labels.append(f"`{name}` changed from {value} to {value + 1}")
+            value = value + 1
+        new_kwargs[name] = value
+    return arglib.fresh((tuple(new_args), new_kwargs)), labels
+
+
+def _same_shapes(first: Any, second: Any) -> bool:
+    try:
+        a, ta = jax.tree.flatten(first)
+        b, tb = jax.tree.flatten(second)
+    except Exception:
+        return False
+    return ta == tb and all(np.shape(x) == np.shape(y) for x, y in zip(a, b))
+
+
+def _chain(call: arglib.Call, result: Any) -> arglib.Call | None:
+    """``call`` with the argument holding keys replaced by the matching part of ``result``
+    (the state a step function returns), or ``None`` when nothing matches."""
+    from purestate.compare import is_key_array
+
+    def signature(tree: Any) -> Any:
+        leaves, treedef = jax.tree.flatten(tree)
+        return treedef, tuple(is_key_array(leaf) for leaf in leaves)
+
+    args, kwargs = call
+    parts = [result] + (list(result) if isinstance(result, (tuple, list)) else [])
+    for index, arg in enumerate(args):
+        try:
+            shape = signature(arg)
+        except Exception:
+            continue
+        if not any(shape[1]):
+            continue
+        for part in parts:
+            try:
+                if signature(part) == shape:
+                    new_args = list(args)
+                    new_args[index] = part
+                    return tuple(new_args), dict(kwargs)
+            except Exception:
+                continue
+    return None
 
 
 def _has_keys(tree: Any) -> bool:

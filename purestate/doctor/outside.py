@@ -211,6 +211,10 @@ class Reach:
 
     def _spot_or_walk(self, value: Any, label: str, get: Callable[[], Any], put: Callable[[Any], None],
                       depth: int, path: str = "") -> None:
+        if isinstance(value, np.ndarray) and id(value) not in self.seen:
+            self.seen.add(id(value))
+            self._keep.append(value)
+            self.saved.append(("array", value, value.copy()))
         if _is_spot_value(value):
             if len(self.spots) < _MAX_SPOTS:
                 self.spots.append(Spot(label, get, put, value))
@@ -278,6 +282,10 @@ class Reach:
         self._class(type(value), depth + 1)
 
     def _item(self, container: Any, key: Any, item: Any, path: str, depth: int, spots: bool) -> None:
+        if isinstance(item, np.ndarray) and id(item) not in self.seen:
+            self.seen.add(id(item))
+            self._keep.append(item)
+            self.saved.append(("array", item, item.copy()))
         if spots and path and _is_spot_value(item):
             if len(self.spots) < _MAX_SPOTS:
                 self.spots.append(Spot(f"{path}", lambda: container[key],
