@@ -1,12 +1,14 @@
-"""Chapter 8 · Optimizer state: exercises 8.1 (heavy-ball momentum) and 8.2 (Adam).
+"""Chapter 8 · Optimizer state: exercises 8.1 (heavy-ball momentum), 8.2 (Adam) and 8.3
+(gradient accumulation, diagnosed and fixed).
 
-Both are judged over several updates, with the state the reader's own ``init`` returns:
+Each is judged over several updates, with the state the reader's own ``init`` returns:
 only the parameters after each update are compared with the reference, so the layout of
 the state (a dict, a NamedTuple, a dataclass) is the reader's choice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -14,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purestate import probes
-from purestate.probes import ProbeFailure, case
+from purestate.probes import Answer, Probe, ProbeFailure, case
 from purestate.registry import Exercise, register
 
 # Shared: the drive and the parameter trees ------------------------------------------
@@ -25,21 +27,79 @@ def optimizer_trajectory(
     update: Callable[..., Any],
     params: Any,
     grads_per_step: list[Any],
-    hyperparameters: dict[str, float],
+    hyperparameters: dict[str, float] | tuple[float, ...],
 ) -> dict[str, Any]:
-    """``state = init(params)``, then one ``update`` per gradient; the params after each."""
+    """``state = init(params)``, then one ``update`` per gradient; the params after each.
+
+    ``hyperparameters`` is passed by keyword (a dict) or by position (a tuple).
+    """
     state = init(params)
     trajectory = {}
     for step, grads in enumerate(grads_per_step, start=1):
-        result = update(grads, state, params, **hyperparameters)
-        if not (isinstance(result, (tuple, list)) and len(result) == 2):
-            raise ProbeFailure(
-                f"update should return (new_params, new_state); update {step} returned "
-                f"{type(result).__name__ if not isinstance(result, (tuple, list)) else f'{len(result)} values'}"
-            )
-        params, state = result
+        params, state = _one_update(update, step, grads, state, params, hyperparameters)
         trajectory[f"update {step}"] = params
     return trajectory
+
+
+def _one_update(update, step, grads, state, params, hyperparameters):
+    if isinstance(hyperparameters, dict):
+        result = update(grads, state, params, **hyperparameters)
+    else:
+        result = update(grads, state, params, *hyperparameters)
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise ProbeFailure(
+            f"update should return (new_params, new_state); update {step} returned "
+            f"{type(result).__name__ if not isinstance(result, (tuple, list)) else f'{len(result)} values'}"
+        )
+    return result
+
+
+def long_trajectory(
+    init: Callable[..., Any],
+    update: Callable[..., Any],
+    params: Any,
+    grads_cycle: list[Any],
+    n_updates: int,
+    recorded: Sequence[int],
+) -> dict[str, Any]:
+    """``n_updates`` updates, cycling through ``grads_cycle``; the params after the updates in ``recorded``.
+
+    The updates run in one ``lax.scan`` under ``jax.jit`` (one compilation, no per-call
+    dispatch), the state being the scan's carry: the state must keep its structure, shapes and
+    dtypes from update to update, as it must to trace once under ``jit``.
+    """
+    state = init(params)
+    cycle = jax.tree.map(lambda *leaves: jnp.stack(leaves), *grads_cycle)
+
+    def one(carry: tuple, step: jax.Array) -> tuple:
+        params, state = carry
+        grads = jax.tree.map(lambda leaves: leaves[step % len(grads_cycle)], cycle)
+        params, state = _one_update(update, 0, grads, state, params, {})
+        return (params, state), params
+
+    run = jax.jit(lambda p, s: jax.lax.scan(one, (p, s), jnp.arange(1, n_updates + 1))[1])
+    history = run(params, state)
+    return {f"update {k}": jax.tree.map(lambda h: h[k - 1], history) for k in recorded}
+
+
+def jitted_trajectory(
+    init: Callable[..., Any],
+    update: Callable[..., Any],
+    params: Any,
+    grads_per_step: list[Any],
+    hyperparameters: dict[str, float] | tuple[float, ...],
+) -> dict[str, Any]:
+    """As ``optimizer_trajectory``, with ``update`` under one ``jax.jit`` per case.
+
+    The hyperparameters are bound as Python values, as a training step closes over them, so
+    they stay static. For updates that may hold ``lax.cond`` or ``lax.scan``: called eagerly,
+    such an update traces and compiles its branches at every call.
+    """
+    if isinstance(hyperparameters, dict):
+        bound = jax.jit(lambda grads, state, params: update(grads, state, params, **hyperparameters))
+    else:
+        bound = jax.jit(lambda grads, state, params: update(grads, state, params, *hyperparameters))
+    return optimizer_trajectory(init, bound, params, grads_per_step, {})
 
 
 class Linear(NamedTuple):
@@ -66,7 +126,8 @@ def _grads_like(params: Any, steps: int, scales: Any = None) -> list[Any]:
 
 
 # A dict with a list inside, leaves of three shapes. The bias gradients are tiny (1e-4):
-# there, eps inside or outside Adam's square root makes a visible difference.
+# there, eps inside or outside Adam's square root makes a visible difference. None of the
+# values is exactly representable in float16, so a half-precision state shows.
 NESTED_PARAMS = {
     "dense": [
         jnp.asarray(np.linspace(-1.0, 1.0, 6).reshape(2, 3), dtype=jnp.float32),
@@ -77,17 +138,21 @@ NESTED_PARAMS = {
 NESTED_GRADS = _grads_like(NESTED_PARAMS, steps=4, scales=[1.0, 1e-4, 0.5])
 LONG_GRADS = _grads_like(NESTED_PARAMS, steps=6, scales=[1.0, 1e-4, 0.5])
 
-# Other layouts, with leaf shapes the nested case already uses (eager ops compile per shape).
+# Other layouts, with leaf shapes the nested case already uses (eager ops compile per shape):
+# a NamedTuple, a tuple holding an array and a dict with a list, a single scalar array.
 OTHER_PYTREES = (
     Linear(weight=jnp.full((2, 3), 0.5, jnp.float32), bias=jnp.asarray([1.0, -2.0, 3.0], jnp.float32)),
     (jnp.asarray([0.3, -0.7, 0.1], jnp.float32), {"inner": [jnp.float32(2.0)]}),
+    jnp.float32(-0.75),
 )
 
 
 def _cases(hyperparameters: dict[str, float]) -> tuple[probes.Case, ...]:
+    """Default hyperparameters, others by keyword, the same others by position."""
     return (
         case(NESTED_PARAMS, NESTED_GRADS, {}),
         case(NESTED_PARAMS, NESTED_GRADS, hyperparameters),
+        case(NESTED_PARAMS, NESTED_GRADS[:2], tuple(hyperparameters.values())),
     )
 
 
@@ -95,32 +160,102 @@ ANY_PYTREE_CASES = tuple(case(p, _grads_like(p, steps=3), {}) for p in OTHER_PYT
 LONG_CASES = (case(NESTED_PARAMS, LONG_GRADS, {}),)
 
 
-def _optimizer_probes(init: str, update: str, references: tuple[Callable, Callable], cases) -> tuple:
+def _first_state_cases(answer: Answer, init: str, cases: Sequence[probes.Case]) -> list[probes.Case]:
+    """``(grads, state, params)`` with the state from the reader's ``init``, for one-call probes."""
+
+    def make(original: probes.Case) -> probes.Case:
+        def build() -> tuple[Any, ...]:
+            params, grads_per_step, _ = original()
+            return grads_per_step[0], answer.call(init, params), params
+
+        return build
+
+    return [make(c) for c in cases]
+
+
+def _all_of(key: str, description: str, builders: Sequence[Callable[[Answer], Probe]], hint: str = "") -> Probe:
+    """One probe that passes when every probe ``builders`` make from the answer passes."""
+
+    def run(answer: Answer) -> None:
+        for build in builders:
+            build(answer).run(answer)
+
+    return Probe(key, description, run, hint)
+
+
+SIDE_EFFECT_HINT = (
+    "Everything the optimizer remembers goes into the state it returns. A global, an attribute "
+    "(of an object, a class or the function itself) or a captured variable is read once when "
+    "jax.jit traces, so under jit it goes stale and keeps a tracer."
+)
+
+
+def _optimizer_probes(
+    init: str,
+    update: str,
+    references: tuple[Callable, Callable],
+    cases,
+    *,
+    hints: dict[str, str],
+    extra: tuple[Probe, ...] = (),
+    drive: Callable[..., Any] = optimizer_trajectory,
+    input_cases: Sequence[probes.Case] | None = None,
+) -> tuple:
+    """The probes every init/update exercise shares.
+
+    ``drive`` runs the value folds (``jitted_trajectory`` for updates whose eager calls
+    compile); ``input_cases`` (default ``cases``) feed the eager fold that watches the
+    arguments.
+    """
     names = (init, update)
     return (
         probes.fold_matches_reference(
-            names, references, cases, optimizer_trajectory,
+            names, references, cases, drive,
             key="matches-reference",
             description=f"the params after each of several {update} calls match the reference "
-            "(nested params, default and custom hyperparameters)",
+            "(nested params; default hyperparameters, others by keyword and by position)"
+            + ("" if drive is optimizer_trajectory else f", with jax.jit({update})"),
+            hint=hints["matches-reference"],
         ),
         probes.fold_matches_reference(
-            names, references, ANY_PYTREE_CASES, optimizer_trajectory,
+            names, references, ANY_PYTREE_CASES, drive,
             key="any-pytree",
-            description="works for any pytree of params: a NamedTuple, a tuple holding an array and a dict with a list",
+            description="works for any pytree of params: a NamedTuple, a tuple holding an array and a "
+            "dict with a list, a single scalar array",
+            hint="Go through the parameters with jax.tree.map (several trees at once), never by "
+            "looking at their type or keys.",
         ),
         probes.fold_traces_once(
             names, LONG_CASES, optimizer_trajectory, update,
             description=f"jax.jit({update}) traces once over 6 updates",
+            hint=hints["traces-once"],
         ),
         probes.fold_matches_reference(
             names, references, cases[:1], optimizer_trajectory, jit=(update,),
             key="jit-matches-reference",
             description=f"jax.jit({update}) gives the same params, step after step",
+            hint=SIDE_EFFECT_HINT if "jit-matches-reference" not in hints else hints["jit-matches-reference"],
         ),
+        *extra,
         probes.fold_inputs_unchanged(
-            names, cases, optimizer_trajectory,
+            names, cases if input_cases is None else input_cases, optimizer_trajectory,
             description="no call changes its grads, state or params",
+            hint="Build new dicts and tuples for the new state; never assign into the state you were given.",
+        ),
+        _all_of(
+            "globals-unchanged",
+            f"{init} and {update} change no global, attribute or closed-over variable",
+            [
+                lambda answer: probes.globals_unchanged(init, [lambda: (NESTED_PARAMS,)]),
+                lambda answer: probes.globals_unchanged(update, _first_state_cases(answer, init, cases[:1])),
+            ],
+            hint=SIDE_EFFECT_HINT,
+        ),
+        probes.from_answer(
+            "no-leaked-tracers",
+            f"jax.jit({update}) leaks no tracer",
+            lambda answer: probes.no_leaked_tracers(update, _first_state_cases(answer, init, cases[:1])),
+            hint=SIDE_EFFECT_HINT,
         ),
     )
 
@@ -128,10 +263,12 @@ def _optimizer_probes(init: str, update: str, references: tuple[Callable, Callab
 # 8.1 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_momentum_init(params: Any) -> Any:
     return jax.tree.map(jnp.zeros_like, params)
 
 
+@probes.reference
 def reference_momentum_update(grads: Any, state: Any, params: Any, lr: float = 0.1, beta: float = 0.9) -> tuple:
     velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
     new_params = jax.tree.map(lambda p, v: p - lr * v, params, velocity)
@@ -146,13 +283,20 @@ register(Exercise(
         "momentum_init", "momentum_update",
         (reference_momentum_init, reference_momentum_update),
         _cases({"lr": 0.05, "beta": 0.5}),
+        hints={
+            "matches-reference": (
+                "Check the first two updates by hand with a constant gradient g: the heavy ball moves "
+                "by lr·g, then by lr·(1 + beta)·g. Use the lr and beta you are given, and return the "
+                "new velocity in the state."
+            ),
+            "traces-once": "Keep only arrays in the state, with the same shapes and dtypes at every update.",
+        },
     ),
     hints=(
-        (
-            "The velocity is the state: init returns `jax.tree.map(jnp.zeros_like, params)`; update "
-            "computes `v = beta * v + g` and `p - lr * v` with `jax.tree.map` and returns "
-            "`(new_params, new_velocity)`. Keep nothing on a global or an object."
-        ),
+        "What does heavy-ball momentum remember between two updates? That, and only that, is the state.",
+        "init returns zeros shaped like every leaf of params (`jax.tree.map` with `jnp.zeros_like`). "
+        "update first computes the new velocity from the old one and the gradient, then moves the "
+        "params by lr times the new velocity, and returns both.",
     ),
 ))
 
@@ -165,11 +309,13 @@ class ReferenceAdamState(NamedTuple):
     nu: Any
 
 
+@probes.reference
 def reference_adam_init(params: Any) -> ReferenceAdamState:
     zeros = jax.tree.map(jnp.zeros_like, params)
     return ReferenceAdamState(count=jnp.zeros((), jnp.int32), mu=zeros, nu=zeros)
 
 
+@probes.reference
 def reference_adam_update(
     grads: Any,
     state: ReferenceAdamState,
@@ -191,6 +337,18 @@ def reference_adam_update(
     return new_params, ReferenceAdamState(count=count, mu=mu, nu=nu)
 
 
+# 300 updates of a single array in one jitted scan, the gradients of 7 steps in turn. A step
+# count that wraps goes wrong visibly: int8 turns negative at update 128 (b2 ** -128 > 1, so
+# the corrected second moment is negative and its square root NaN), uint8 returns to 0 at
+# update 256 (a division by 1 - b ** 0 = 0); both give NaN from there on. Recorded: the
+# updates around each.
+LONG_RUN_PARAMS = jnp.asarray([0.5, -1.5, 2.0, 0.25], jnp.float32)
+LONG_RUN_CASES = (
+    case(LONG_RUN_PARAMS, _grads_like(LONG_RUN_PARAMS, steps=7), 300,
+         (1, 127, 128, 129, 255, 256, 257, 300)),
+)
+
+
 register(Exercise(
     id="8.2",
     signature="adam_init(params), adam_update(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8)",
@@ -199,12 +357,101 @@ register(Exercise(
         "adam_init", "adam_update",
         (reference_adam_init, reference_adam_update),
         _cases({"lr": 0.01, "b1": 0.8, "b2": 0.99, "eps": 1e-3}),
+        hints={
+            "matches-reference": (
+                "Work out the first update by hand: with the bias correction at t = 1 every parameter "
+                "moves by about lr. Count t from 1, divide by 1 - b1**t and 1 - b2**t, add eps outside "
+                "the square root, and use the hyperparameters you are given."
+            ),
+            "traces-once": (
+                "The step count must be data, not part of the tree structure: an array (or a Python "
+                "number) in a leaf, never a static field."
+            ),
+        },
+        extra=(
+            probes.fold_matches_reference(
+                ("adam_init", "adam_update"),
+                (reference_adam_init, reference_adam_update),
+                LONG_RUN_CASES, long_trajectory,
+                key="long-run",
+                description="300 updates under jax.jit match the reference (a step count that wraps does not)",
+                hint=(
+                    "Look at the dtype of your step count: how far can it count? int32 (what "
+                    "`jnp.zeros((), jnp.int32)` gives) counts past two billion."
+                ),
+            ),
+        ),
     ),
     hints=(
-        (
-            "Keep m, v and the step count in the state you return, the count as an array "
-            "(`jnp.zeros((), jnp.int32)` in init) so that jit sees a new value, not a new program. "
-            "Increment it first, so the first update uses t = 1; eps goes outside the square root."
-        ),
+        "Adam remembers two averages per parameter and the number of updates so far: all three "
+        "belong in the state, as arrays.",
+        "Increment the count first, so that the first update uses t = 1. Update m and v leaf by "
+        "leaf with jax.tree.map, divide them by 1 - b1**t and 1 - b2**t, and add eps after the "
+        "square root. A count of dtype int32 counts far enough and traces once.",
+    ),
+))
+
+# 8.3 ---------------------------------------------------------------------------------
+
+
+@probes.reference
+def reference_accumulate_init(params: Any) -> dict[str, Any]:
+    return {"count": jnp.zeros((), jnp.int32), "total": jax.tree.map(jnp.zeros_like, params)}
+
+
+@probes.reference
+def reference_accumulate_update(grads: Any, state: dict, params: Any, lr: float = 0.1, every: int = 4) -> tuple:
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    apply = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / every, p), params, total)
+    total = jax.tree.map(lambda s: jnp.where(apply, jnp.zeros_like(s), s), total)
+    return new_params, {"count": count, "total": total}
+
+
+# Nine updates: with every = 4 the params move at updates 4 and 8, with every = 3 at 3, 6
+# and 9, so a sum that is not reset, a mean over the count instead of `every`, or a first
+# step at update 1 all show.
+ACCUMULATE_GRADS = _grads_like(NESTED_PARAMS, steps=9, scales=[1.0, 0.5, 2.0])
+ACCUMULATE_CASES = (
+    case(NESTED_PARAMS, ACCUMULATE_GRADS, {}),
+    case(NESTED_PARAMS, ACCUMULATE_GRADS, {"lr": 0.05, "every": 3}),
+    case(NESTED_PARAMS, ACCUMULATE_GRADS[:6], (0.05, 3)),
+)
+
+
+register(Exercise(
+    id="8.3",
+    signature="accumulate_init(params), accumulate_update(grads, state, params, lr=0.1, every=4)",
+    objects=("accumulate_init", "accumulate_update"),
+    probes=_optimizer_probes(
+        "accumulate_init", "accumulate_update",
+        (reference_accumulate_init, reference_accumulate_update),
+        ACCUMULATE_CASES,
+        hints={
+            "matches-reference": (
+                "Follow the first eight updates by hand with every = 4: the params stay put three "
+                "times, move by lr times the mean of four gradients at the fourth update, and the "
+                "sum starts again from zero. Read lr and every from the arguments. (This check runs "
+                "your update under jax.jit: a Python `if` on the count cannot work there.)"
+            ),
+            "traces-once": "Keep the count as an array in a leaf of the state, not as a static field.",
+            "jit-matches-reference": (
+                "Under jax.jit the count is a tracer: a Python `if` on it raises, and a count or sum "
+                "kept outside the state is frozen at its trace-time value. Choose between the two "
+                "outcomes with jnp.where (or lax.cond) and return everything in the state."
+            ),
+        },
+        drive=jitted_trajectory,
+        # two updates with every = 2: both outcomes, each call eager
+        input_cases=(case(NESTED_PARAMS, ACCUMULATE_GRADS[:2], {"every": 2}),),
+    ),
+    hints=(
+        "Under jit, when does `self.count += 1` run, and what does the compiled program return "
+        "at calls 2, 3, 4, …? Everything the accumulator remembers has to become state.",
+        "The state holds the running sum (shaped like params) and the number of calls so far, as "
+        "an array. update adds the gradient, increments the count, and computes both outcomes: "
+        "the moved params and a zero sum when the count is a multiple of every, the old params "
+        "and the new sum otherwise, chosen with jnp.where.",
     ),
 ))

@@ -225,6 +225,326 @@ def adam_update_leaf_step(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1
     return _adam_step(params, m, v, t, lr, b1, b2, eps), {"m": m, "v": v, "t": t}
 
 
+
+# 8.1 · more wrong answers ------------------------------------------------------------------
+
+
+def momentum_init_attribute(params):
+    momentum_update_attribute.velocity = jax.tree.map(jnp.zeros_like, params)
+    return ()
+
+
+def momentum_update_attribute(grads, state, params, lr=0.1, beta=0.9):
+    # the velocity on the function's own attribute: the hidden-velocity bug, in another place
+    velocity = jax.tree.map(lambda v, g: beta * v + g, momentum_update_attribute.velocity, grads)
+    momentum_update_attribute.velocity = velocity
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), state
+
+
+class _Slots:
+    velocity = None
+
+
+def momentum_init_class_attribute(params):
+    _Slots.velocity = jax.tree.map(jnp.zeros_like, params)
+    return ()
+
+
+def momentum_update_class_attribute(grads, state, params, lr=0.1, beta=0.9):
+    _Slots.velocity = jax.tree.map(lambda v, g: beta * v + g, _Slots.velocity, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, _Slots.velocity), state
+
+
+def _make_closure_momentum():
+    memory = {}
+
+    def init(params):
+        memory["v"] = jax.tree.map(jnp.zeros_like, params)
+        return ()
+
+    def update(grads, state, params, lr=0.1, beta=0.9):
+        memory["v"] = jax.tree.map(lambda v, g: beta * v + g, memory["v"], grads)
+        return jax.tree.map(lambda p, v: p - lr * v, params, memory["v"]), state
+
+    return init, update
+
+
+momentum_init_closure, momentum_update_closure = _make_closure_momentum()
+
+
+def momentum_update_fixed_lr(grads, state, params, lr=0.1, beta=0.9):
+    # the learning rate typed in as a number: the lr argument is ignored
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+    return jax.tree.map(lambda p, v: p - 0.1 * v, params, velocity), velocity
+
+
+def momentum_update_beta_first(grads, state, params, beta=0.9, lr=0.1):
+    # the keyword defaults in the other order: right by keyword, wrong by position
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_init_half(params):
+    return jax.tree.map(lambda p: jnp.zeros_like(p, dtype=jnp.float16), params)
+
+
+def momentum_update_half(grads, state, params, lr=0.1, beta=0.9):
+    # a float16 velocity "to save memory": every step is rounded to three digits
+    velocity = jax.tree.map(lambda v, g: (beta * v + g).astype(jnp.float16), state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_init_copies_params(params):
+    # the velocity starts at the parameters instead of zero
+    return jax.tree.map(jnp.asarray, params)
+
+
+def momentum_update_items(grads, state, params, lr=0.1, beta=0.9):
+    # walks a dict's items: any other pytree (a tuple, a single array) breaks
+    velocity = {k: jax.tree.map(lambda v, g: beta * v + g, state[k], grads[k]) for k in params}
+    return {k: jax.tree.map(lambda p, v: p - lr * v, params[k], velocity[k]) for k in params}, velocity
+
+
+# 8.1 · more right answers ------------------------------------------------------------------
+
+
+def momentum_init_leaves(params):
+    return [jnp.zeros_like(p) for p in jax.tree.leaves(params)]
+
+
+def momentum_update_leaves(grads, state, params, lr=0.1, beta=0.9):
+    # flattens by hand and rebuilds the tree: the state is a plain list of leaves
+    leaves, treedef = jax.tree.flatten(params)
+    velocity = [beta * v + g for v, g in zip(state, jax.tree.leaves(grads))]
+    return jax.tree.unflatten(treedef, [p - lr * v for p, v in zip(leaves, velocity)]), velocity
+
+
+def momentum_update_optax_style(grads, state, params, lr=0.1, beta=0.9):
+    # updates first, then applied, as optax splits it
+    velocity = jax.tree.map(lambda g, v: g + beta * v, grads, state)
+    updates = jax.tree.map(lambda v: -lr * v, velocity)
+    return jax.tree.map(jnp.add, params, updates), velocity
+
+
+# 8.2 · more wrong answers ------------------------------------------------------------------
+
+
+def _adam_init_count(dtype):
+    def init(params):
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return {"m": zeros, "v": zeros, "t": jnp.zeros((), dtype)}
+
+    init.__name__ = f"adam_init_{jnp.dtype(dtype).name}_count"
+    return init
+
+
+adam_init_int8_count = _adam_init_count(jnp.int8)  # wraps to -128 after 127 updates
+adam_init_uint8_count = _adam_init_count(jnp.uint8)  # wraps to 0 after 255 updates
+adam_init_bfloat16_count = _adam_init_count(jnp.bfloat16)  # b2 ** t in bfloat16: 0.999 rounds to 1
+
+
+def adam_update_keeps_count_dtype(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m, v = _moments(grads, state, b1, b2)
+    t = state["t"] + 1  # keeps the counter's dtype
+    return _adam_step(params, m, v, t, lr, b1, b2, eps), {"m": m, "v": v, "t": t}
+
+
+def adam_init_half(params):
+    zeros = jax.tree.map(lambda p: jnp.zeros_like(p, dtype=jnp.float16), params)
+    return {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}
+
+
+def adam_update_half(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # float16 moments: g**2 of a 1e-4 gradient underflows to 0
+    m = jax.tree.map(lambda m_, g: (b1 * m_ + (1 - b1) * g).astype(jnp.float16), state["m"], grads)
+    v = jax.tree.map(lambda v_, g: (b2 * v_ + (1 - b2) * g**2).astype(jnp.float16), state["v"], grads)
+    t = state["t"] + 1
+    return _adam_step(params, m, v, t, lr, b1, b2, eps), {"m": m, "v": v, "t": t}
+
+
+def adam_update_fixed_hyperparameters(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # the paper's values typed in: the arguments are ignored
+    m, v = _moments(grads, state, 0.9, 0.999)
+    t = state["t"] + 1
+    return _adam_step(params, m, v, t, 1e-3, 0.9, 0.999, 1e-8), {"m": m, "v": v, "t": t}
+
+
+def adam_update_betas_first(grads, state, params, b1=0.9, b2=0.999, lr=1e-3, eps=1e-8):
+    m, v = _moments(grads, state, b1, b2)
+    t = state["t"] + 1
+    return _adam_step(params, m, v, t, lr, b1, b2, eps), {"m": m, "v": v, "t": t}
+
+
+adam_history = []
+
+
+def adam_update_logs(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # keeps every new state in a global list "for plotting later": tracers under jit
+    m, v = _moments(grads, state, b1, b2)
+    t = state["t"] + 1
+    adam_history.append(m)
+    return _adam_step(params, m, v, t, lr, b1, b2, eps), {"m": m, "v": v, "t": t}
+
+
+def adam_init_attribute(params):
+    adam_update_attribute.t = 0
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"m": zeros, "v": zeros}
+
+
+def adam_update_attribute(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # the step count on the function's attribute: frozen at its trace-time value under jit
+    adam_update_attribute.t += 1
+    m, v = _moments(grads, state, b1, b2)
+    return _adam_step(params, m, v, adam_update_attribute.t, lr, b1, b2, eps), {"m": m, "v": v}
+
+
+# 8.2 · more right answers ------------------------------------------------------------------
+
+
+def adam_init_tuple(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return (jnp.zeros((), jnp.int32), zeros, zeros)
+
+
+def adam_update_tuple(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # a plain tuple state, and the moments as one tree of pairs
+    count, mu, nu = state
+    count = count + 1
+    mu = jax.tree.map(lambda g, m: (1 - b1) * g + b1 * m, grads, mu)
+    nu = jax.tree.map(lambda g, v: (1 - b2) * jnp.square(g) + b2 * v, grads, nu)
+    c1, c2 = 1.0 - b1**count, 1.0 - b2**count
+    new = jax.tree.map(lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, mu, nu)
+    return new, (count, mu, nu)
+
+
+# 8.3 ---------------------------------------------------------------------------------------
+
+_accumulated = {}
+
+
+def accumulate_init_global(params):
+    _accumulated["count"], _accumulated["total"] = 0, jax.tree.map(jnp.zeros_like, params)
+    return ()
+
+
+def accumulate_update_global(grads, state, params, lr=0.1, every=4):
+    # the given class's logic, with the sum and count in a global: right eagerly, under jit
+    # the count is frozen at its trace-time value and the params never move
+    _accumulated["total"] = jax.tree.map(jnp.add, _accumulated["total"], grads)
+    _accumulated["count"] += 1
+    if _accumulated["count"] % every == 0:
+        params = jax.tree.map(lambda p, s: p - lr * s / every, params, _accumulated["total"])
+        _accumulated["total"] = jax.tree.map(jnp.zeros_like, _accumulated["total"])
+    return params, state
+
+
+def accumulate_init(params):
+    return {"count": jnp.zeros((), jnp.int32), "total": jax.tree.map(jnp.zeros_like, params)}
+
+
+def accumulate_update_python_if(grads, state, params, lr=0.1, every=4):
+    # pure, but a Python `if` on the count: fine eagerly, a TracerBoolConversionError under jit
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    if count % every == 0:
+        params = jax.tree.map(lambda p, s: p - lr * s / every, params, total)
+        total = jax.tree.map(jnp.zeros_like, total)
+    return params, {"count": count, "total": total}
+
+
+def _accumulate(grads, state, params, lr, every, *, divide_by=None, reset=True, when=None):
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    apply = (count % every == 0) if when is None else when(state["count"], every)
+    scale = every if divide_by is None else divide_by(count)
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / scale, p), params, total)
+    if reset:
+        total = jax.tree.map(lambda s: jnp.where(apply, 0.0, s), total)
+    return new_params, {"count": count, "total": total}
+
+
+def accumulate_update_no_reset(grads, state, params, lr=0.1, every=4):
+    return _accumulate(grads, state, params, lr, every, reset=False)
+
+
+def accumulate_update_sum_not_mean(grads, state, params, lr=0.1, every=4):
+    return _accumulate(grads, state, params, lr, every, divide_by=lambda count: 1)
+
+
+def accumulate_update_mean_over_count(grads, state, params, lr=0.1, every=4):
+    # divides by the number of calls so far: right at the first step only
+    return _accumulate(grads, state, params, lr, every, divide_by=lambda count: count)
+
+
+def accumulate_update_old_count(grads, state, params, lr=0.1, every=4):
+    # tests the count before the increment: steps at calls 1, 5, 9, …
+    return _accumulate(grads, state, params, lr, every, when=lambda old, k: old % k == 0)
+
+
+def accumulate_update_fixed_every(grads, state, params, lr=0.1, every=4):
+    return _accumulate(grads, state, params, lr, 4)
+
+
+def accumulate_update_in_place(grads, state, params, lr=0.1, every=4):
+    new_params, new_state = _accumulate(grads, state, params, lr, every)
+    state.update(new_state)
+    return new_params, state
+
+
+@partial(jax.tree_util.register_dataclass, data_fields=["total"], meta_fields=["count"])
+@dataclass(frozen=True)
+class StaticCountAccumulator:
+    total: Any
+    count: int
+
+
+def accumulate_init_static(params):
+    return StaticCountAccumulator(total=jax.tree.map(jnp.zeros_like, params), count=0)
+
+
+def accumulate_update_static(grads, state, params, lr=0.1, every=4):
+    # a Python count in a static field: right values, a new trace at every call
+    count = state.count + 1
+    total = jax.tree.map(jnp.add, state.total, grads)
+    if count % every == 0:
+        return (
+            jax.tree.map(lambda p, s: p - lr * s / every, params, total),
+            StaticCountAccumulator(jax.tree.map(jnp.zeros_like, total), count),
+        )
+    return params, StaticCountAccumulator(total, count)
+
+
+def accumulate_update_cond(grads, state, params, lr=0.1, every=4):
+    # right: lax.cond between the two outcomes
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+
+    def apply(operands):
+        params, total = operands
+        return jax.tree.map(lambda p, s: p - lr * s / every, params, total), jax.tree.map(jnp.zeros_like, total)
+
+    params, total = jax.lax.cond(count % every == 0, apply, lambda operands: operands, (params, total))
+    return params, {"count": count, "total": total}
+
+
+class AccumulatorState(NamedTuple):
+    calls_since_step: jax.Array
+    total: Any
+
+
+def accumulate_init_countdown(params):
+    return AccumulatorState(jnp.zeros((), jnp.float32), jax.tree.map(jnp.zeros_like, params))
+
+
+def accumulate_update_countdown(grads, state, params, lr=0.1, every=4):
+    # right: a float count reset to 0 at every step, and the mean applied with a 0/1 factor
+    calls = state.calls_since_step + 1.0
+    total = jax.tree.map(jnp.add, state.total, grads)
+    due = (calls >= every).astype(jnp.float32)
+    new_params = jax.tree.map(lambda p, s: p - due * lr * s / every, params, total)
+    return new_params, AccumulatorState(calls * (1 - due), jax.tree.map(lambda s: s * (1 - due), total))
+
 CASES = [
     wrong("8.1", "jit-matches-reference", momentum_init_global, momentum_update_global),
     wrong("8.1", "matches-reference", momentum_init, momentum_update_ema),
@@ -242,6 +562,43 @@ CASES = [
     wrong("8.2", "inputs-unchanged", adam_init, adam_update_in_place),
     right("8.2", adam_init_dataclass, adam_update_dataclass),
     right("8.2", adam_init_python_int, adam_update_leaf_step),
+    wrong("8.1", "jit-matches-reference", momentum_init_attribute, momentum_update_attribute),
+    wrong("8.1", "globals-unchanged", momentum_init_attribute, momentum_update_attribute,
+          label="momentum_attribute_globals"),
+    wrong("8.1", "globals-unchanged", momentum_init_class_attribute, momentum_update_class_attribute),
+    wrong("8.1", "globals-unchanged", momentum_init_closure, momentum_update_closure),
+    wrong("8.1", "no-leaked-tracers", momentum_init_global, momentum_update_global, label="momentum_global_leaks"),
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_fixed_lr),
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_beta_first),
+    wrong("8.1", "matches-reference", momentum_init_half, momentum_update_half),
+    wrong("8.1", "matches-reference", momentum_init_copies_params, momentum_update_optax_style),
+    wrong("8.1", "any-pytree", momentum_init, momentum_update_items),
+    right("8.1", momentum_init_leaves, momentum_update_leaves),
+    right("8.1", momentum_init, momentum_update_optax_style),
+    wrong("8.2", "long-run", adam_init_int8_count, adam_update_keeps_count_dtype),
+    wrong("8.2", "long-run", adam_init_uint8_count, adam_update_keeps_count_dtype),
+    wrong("8.2", "matches-reference", adam_init_bfloat16_count, adam_update_keeps_count_dtype),
+    wrong("8.2", "matches-reference", adam_init_half, adam_update_half),
+    wrong("8.2", "matches-reference", adam_init, adam_update_fixed_hyperparameters),
+    wrong("8.2", "matches-reference", adam_init, adam_update_betas_first),
+    wrong("8.2", "no-leaked-tracers", adam_init, adam_update_logs),
+    wrong("8.2", "globals-unchanged", adam_init, adam_update_logs, label="adam_update_logs_globals"),
+    wrong("8.2", "jit-matches-reference", adam_init_attribute, adam_update_attribute),
+    right("8.2", adam_init_tuple, adam_update_tuple),
+    right("8.2", _adam_init_count(jnp.int32), adam_update_keeps_count_dtype, label="adam_int32_count"),
+    wrong("8.3", "jit-matches-reference", accumulate_init_global, accumulate_update_global),
+    wrong("8.3", "globals-unchanged", accumulate_init_global, accumulate_update_global,
+          label="accumulate_global_globals"),
+    wrong("8.3", "jit-matches-reference", accumulate_init, accumulate_update_python_if),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_no_reset),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_sum_not_mean),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_mean_over_count),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_old_count),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_fixed_every),
+    wrong("8.3", "inputs-unchanged", accumulate_init, accumulate_update_in_place),
+    wrong("8.3", "traces-once", accumulate_init_static, accumulate_update_static),
+    right("8.3", accumulate_init, accumulate_update_cond),
+    right("8.3", accumulate_init_countdown, accumulate_update_countdown),
 ]
 
 test_known_answer = parametrize(CASES)
