@@ -314,6 +314,20 @@ def count_traces_make_jaxpr(f, calls):
     return seen[0]
 
 
+def _counted(counter, f, *args):
+    counter.append(1)
+    return f(*args)
+
+
+def count_traces_partial(f, calls):
+    # a functools.partial made on every call is a new object for jax.jit's cache too
+    counter = []
+    jitted = jax.jit(functools.partial(_counted, counter, f))
+    for args in calls:
+        jitted(*args)
+    return len(counter)
+
+
 # 2.2 clip_norm ----------------------------------------------------------------------
 
 
@@ -410,6 +424,18 @@ def clip_norm_abs_of_sum(g, max_norm):
     return jnp.where(norm > max_norm, g * (max_norm / norm), g)
 
 
+def clip_norm_half_precision(g, max_norm):
+    # computes in bfloat16 "to save memory": the result is no longer float32
+    g16 = g.astype(jnp.bfloat16)
+    norm = jnp.sqrt(jnp.sum(g16**2))
+    return jnp.where(norm > max_norm, g16 * (max_norm / norm), g16)
+
+
+def clip_norm_axis0(g, max_norm):
+    norm = jnp.linalg.norm(g, axis=0)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
 def clip_norm_where(g, max_norm):
     norm = jnp.linalg.norm(g)
     return jnp.where(norm > max_norm, g * (max_norm / norm), g)
@@ -466,6 +492,7 @@ CASES = [
     right("2.1", count_traces_wraps),
     right("2.1", count_traces_aot_trace),
     right("2.1", count_traces_make_jaxpr),
+    right("2.1", count_traces_partial),
     wrong("2.2", "jit-matches-eager", clip_norm_python_if),
     wrong("2.2", "jit-matches-eager", clip_norm_python_min),
     wrong("2.2", "jit-matches-eager", clip_norm_float),
@@ -480,6 +507,8 @@ CASES = [
     wrong("2.2", "matches-reference", clip_norm_spectral),
     wrong("2.2", "matches-reference", clip_norm_fixed_threshold),
     wrong("2.2", "matches-reference", clip_norm_rms),
+    wrong("2.2", "matches-reference", clip_norm_half_precision),
+    wrong("2.2", "matches-reference", clip_norm_axis0),
     wrong("2.2", "matches-reference", clip_norm_abs_of_sum),
     wrong("2.2", "no-leaked-tracers", clip_norm_logs_norm),
     wrong("2.2", "globals-unchanged", clip_norm_logs_norm, label="clip_norm_logs_norm_globals"),
