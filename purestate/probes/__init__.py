@@ -24,7 +24,7 @@ Exercise modules import everything from here: ``from purestate import probes``.
 """
 
 from purestate.probes.core import Answer, Case, Probe, case, fresh_jit, fresh_keys, reference, signature_text
-from purestate.probes.correctness import matches_reference, satisfies
+from purestate.probes.correctness import fresh_result_each_call, matches_reference, satisfies
 from purestate.probes.devices import (
     mapped_device_counts,
     psum_device_spans,
@@ -61,7 +61,7 @@ from purestate.runner import ProbeFailure
 
 __all__ = [
     "Answer", "Case", "Probe", "ProbeFailure", "case", "reference", "fresh_jit", "fresh_keys", "signature_text",
-    "matches_reference", "satisfies",
+    "matches_reference", "satisfies", "fresh_result_each_call",
     "inputs_unchanged", "deterministic", "returns_fresh_object", "globals_unchanged",
     "jit_matches_eager", "traces_once", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",

@@ -75,3 +75,52 @@ def satisfies(
                 _fail(f"{signature_text(name, fn, make())}: {problem}")
 
     return Probe(key, description, run, hint)
+
+
+def fresh_result_each_call(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    key: str = "new-result-each-call",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """Two calls with equal (separately copied) arguments share no list, dict or set.
+
+    A result that is, or contains, a container an earlier call also returned (a memoised
+    result, a cached template, a module-level buffer) lets the caller's change to one result
+    show up in another. Containers shared with the *arguments* are not flagged: each call
+    gets its own copy of them.
+    """
+
+    def run(answer: Answer) -> None:
+        for make in cases:
+            first = answer.call(name, *make())
+            second = answer.call(name, *make())
+            earlier = {id(c): path for path, c in _containers(first)}
+            for path, container in _containers(second):
+                if id(container) in earlier:
+                    where = f" ({path} of the result)" if path else ""
+                    _fail(
+                        f"two calls of {signature_text(name, getattr(answer, name), make())} returned "
+                        f"the same {type(container).__name__} object{where}: changing one result "
+                        "would change the other. Build a new one on every call"
+                    )
+
+    return Probe(key, description or f"{name} builds a new result on every call", run, hint)
+
+
+def _containers(value: Any, path: str = "", depth: int = 0) -> list[tuple[str, Any]]:
+    """Every list, dict and set inside ``value`` (itself included), with where it is."""
+    if depth > 20:
+        return []
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, (list, dict, set)):
+        found.append((path, value))
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += _containers(v, f"{path}[{k!r}]", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found += _containers(v, f"{path}[{i}]", depth + 1)
+    return found

@@ -28,3 +28,20 @@ def test_satisfies_under_jit_checks_the_jitted_result() -> None:
     # n must be static: a probe without static_argnums reports the reader's error under jit
     unstatic = probes.satisfies("f", cases, positive, jit=True, key="k", description="d")
     assert "jax.jit(f) raised" in verdict(unstatic, lambda x, n: x[:n] + 1)
+
+
+_MEMO: dict = {}
+
+
+def test_fresh_result_each_call_sees_a_memoised_result() -> None:
+    def memoised(items: list) -> list:
+        return _MEMO.setdefault(repr(items), [*items, 0])
+
+    def nested_template(items: list) -> dict:
+        return {"items": [*items], "defaults": _MEMO.setdefault("template", [])}
+
+    probe = probes.fresh_result_each_call("f", [case([[1], [2]])])
+    assert verdict(probe, lambda items: [*items, 0]) is None  # inner lists come from the argument
+    assert "same list object" in verdict(probe, memoised)
+    assert "['defaults']" in verdict(probe, nested_template)
+    _MEMO.clear()
