@@ -46,6 +46,11 @@ register(Exercise(
             "add_item", ADD_ITEM_CASES,
             hint="Returning `items` itself hands the caller an alias of their own list.",
         ),
+        probes.fresh_result_each_call(
+            "add_item", ADD_ITEM_CASES[:1],
+            hint="A result kept and handed out again (a cache, a memo) is shared by every caller "
+            "who gets it: one caller's change shows up in another's list.",
+        ),
         probes.globals_unchanged(
             "add_item", ADD_ITEM_CASES,
             hint="A pure function keeps nothing between calls: no counter, history or cache in "
@@ -135,6 +140,11 @@ register(Exercise(
             "set_nested", SET_NESTED_CASES,
             hint="Some dict of the input (or the `path` you were given) changed. `dict(d)` "
             "copies one level only; the dicts inside are still the caller's.",
+        ),
+        probes.fresh_result_each_call(
+            "set_nested", SET_NESTED_CASES[2:3],
+            hint="A result kept and handed out again (a cache, a memo) is shared by every caller "
+            "who gets it. Build the dicts on the path anew on every call.",
         ),
         Probe(
             "copies-path",
@@ -352,6 +362,11 @@ register(Exercise(
         probes.returns_fresh_object(
             "record", RECORD_CASES,
             hint="record must return a new dict, not the history it was given.",
+        ),
+        probes.fresh_result_each_call(
+            "record", RECORD_CASES[3:4],
+            hint="A result kept and handed out again (a cache, a memo) is shared by every caller "
+            "who gets it. Build the new dict and the new list on every call.",
         ),
         Probe(
             "keeps-every-version",

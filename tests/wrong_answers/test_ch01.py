@@ -102,6 +102,17 @@ def add_item_class_counter(items, item):
     return items + [item]
 
 
+_MEMO_ADD: dict = {}
+
+
+def add_item_memoised(items, item):
+    # caches each result "for speed" and hands the same list out again
+    key = repr((items, item))
+    if key not in _MEMO_ADD:
+        _MEMO_ADD[key] = [*items, item]
+    return _MEMO_ADD[key]
+
+
 # Right answers, written differently.
 
 
@@ -237,6 +248,18 @@ def set_nested_counts_calls(config, path, value):
 
 
 set_nested_counts_calls.calls = 0
+
+
+_MEMO_SET: dict = {}
+
+
+def set_nested_memoised(config, path, value):
+    key = repr((config, list(path), value))
+    if key not in _MEMO_SET:
+        head, *rest = path
+        inner = set_nested_memoised(config.get(head, {}), rest, value) if rest else value
+        _MEMO_SET[key] = {**config, head: inner}
+    return _MEMO_SET[key]
 
 
 def set_nested_deepcopy(config, path, value):
@@ -457,6 +480,16 @@ def record_logs_globally(history, name, value):
     return {**history, name: [*history.get(name, []), value]}
 
 
+_NEW_LISTS: dict = {}
+
+
+def record_reuses_new_lists(history, name, value):
+    # the list for a name seen for the first time comes from a module-level cache
+    if name in history:
+        return {**history, name: [*history[name], value]}
+    return {**history, name: _NEW_LISTS.setdefault((name, value), [value])}
+
+
 def record_good(history, name, value):
     return {**history, name: [*history.get(name, []), value]}
 
@@ -497,6 +530,7 @@ CASES = [
     wrong("1.1", "globals-unchanged", add_item_counts_calls),
     wrong("1.1", "globals-unchanged", add_item_remembers_in_deque),
     wrong("1.1", "globals-unchanged", add_item_class_counter),
+    wrong("1.1", "new-result-each-call", add_item_memoised),
     right("1.1", add_item_copy_then_append),
     right("1.1", add_item_concatenates),
     right("1.1", add_item_deepcopy),
@@ -514,6 +548,7 @@ CASES = [
     wrong("1.2", "matches-reference", set_nested_string_keys),
     wrong("1.2", "globals-unchanged", set_nested_logs_changes),
     wrong("1.2", "globals-unchanged", set_nested_counts_calls),
+    wrong("1.2", "new-result-each-call", set_nested_memoised),
     right("1.2", set_nested_deepcopy),
     right("1.2", set_nested_iterative),
     right("1.2", set_nested_copy_per_level),
@@ -551,6 +586,7 @@ CASES = [
     wrong("1.4", "record-matches-reference", new_history_good, record_drops_other_names),
     wrong("1.4", "record-matches-reference", new_history_good, record_deduplicates),
     wrong("1.4", "globals-unchanged", new_history_good, record_logs_globally),
+    wrong("1.4", "new-result-each-call", new_history_good, record_reuses_new_lists),
     right("1.4", new_history_good, record_good),
     right("1.4", new_history_loop, record_deepcopy),
     right("1.4", new_history_good, record_rebinds),
