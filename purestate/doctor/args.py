@@ -180,6 +180,22 @@ def _fallback(first: Any, second: Any) -> str | None:
     return None if _equal(first, second) else f"{short(first)} then {short(second)}"
 
 
-def values_text(value: Any) -> str:
-    """A short rendering of a value for a message."""
-    return short(value, limit=60)
+class _Shown:
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def values_text(value: Any, limit: int = 160) -> str:
+    """A short, rounded rendering of a value for a message: arrays inside dicts, lists,
+    tuples and other pytrees are shown as ``short`` shows them (4 decimals), not as reprs."""
+    if not isinstance(value, (dict, list, tuple)) or _numeric(value):
+        return short(value)
+    try:
+        shown = jax.tree.map(lambda leaf: _Shown(short(leaf)) if _numeric(leaf) else leaf, value)
+        text = " ".join(repr(shown).split())
+    except Exception:
+        return short(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -167,7 +167,7 @@ class Examination:
             with captured() as out2:
                 result2 = self.call(self.fn, second)
         except (Exception, SystemExit) as error:
-            self.add("not-deterministic", f"the first call of `{self.name}` returned {short(result1)}, the "
+            self.add("not-deterministic", f"the first call of `{self.name}` returned {arglib.values_text(result1)}, the "
                                           f"second, with equal arguments, raised {format_exception(error)}")
             return True
         self.eager_output2 = out2()
@@ -205,7 +205,7 @@ class Examination:
                 self.jit_failed(error)
                 return
         self.jitted, self.jit_call, self.jit_result = jitted, call, result
-        self.checked.append("jax.jit, three calls")
+        self.checked.append("three calls under jax.jit")
         state = outside.hidden_state(self.fn, self.name)
         leaked = sorted(label for label, fp in state.items() if outside.has_tracer(fp))
         leaked = [_readable(label, self.name) for label in leaked]
@@ -433,8 +433,8 @@ class Examination:
             if sees and stale and reported < 3:
                 reported += 1
                 self.add("bakes-global", f"after {spot.label} changed from {short(current)} to {short(new)}, "
-                                         f"`{self.name}` returned {short(eager)} and `{self.jit_name}` still "
-                                         f"returned {short(compiled)}: jax.jit read it once, while tracing, and "
+                                         f"`{self.name}` returned {arglib.values_text(eager)} and "
+                                         f"`{self.jit_name}` still returned {arglib.values_text(compiled)}: jax.jit read it once, while tracing, and "
                                          "kept it as a constant. Pass it as an argument")
 
 
@@ -548,8 +548,8 @@ def _fingerprint(value: Any) -> Any:
 
 def _show(value: Any) -> str:
     if type(value).__repr__ is object.__repr__ and isinstance(getattr(value, "__dict__", None), dict):
-        return f"{type(value).__name__} with attributes {short(dict(vars(value)))}"
-    return short(value)
+        return f"{type(value).__name__} with attributes {arglib.values_text(dict(vars(value)))}"
+    return arglib.values_text(value)
 
 
 def _argument_states(call: arglib.Call) -> list[tuple[Any, str]]:

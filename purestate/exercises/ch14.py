@@ -1,0 +1,113 @@
+"""Chapter 14 · The state doctor: exercise 14.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from purestate import probes
+from purestate.probes import Answer, Probe, ProbeFailure
+from purestate.registry import Exercise, register
+
+
+def doctor_silent(
+    name: str,
+    cases: Sequence[probes.Case],
+    *,
+    key: str = "doctor-silent",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """``purestate.doctor`` finds nothing in the answer on each case (the first finding fails)."""
+
+    def run(answer: Answer) -> None:
+        from purestate.doctor import diagnose
+
+        fn = getattr(answer, name)
+        for make in cases:
+            report = diagnose(fn, make(), show=False, time_limit=20.0)
+            if not report:
+                finding = report.findings[0]
+                first = finding.message.split("\nFix:")[0]
+                more = len(report.findings) - 1
+                also = f" (and {more} more finding{'s' if more != 1 else ''})" if more else ""
+                raise ProbeFailure(f"the doctor reports {finding.kind}: {first}{also}")
+
+    return Probe(key, description or f"purestate.doctor finds nothing in {name}", run, hint)
+
+
+# 14.1 --------------------------------------------------------------------------------
+# Given (buggy): a training step that reads the learning rate from a global, updates the
+# parameters in place, keeps the losses in a global list and prints the loss.
+
+
+def _loss(params: dict[str, Any], x: Any, y: Any) -> Any:
+    return jnp.mean((params["w"] * x + params["b"] - y) ** 2)
+
+
+@probes.reference
+def reference_fit_step(params: dict[str, Any], x: Any, y: Any, lr: Any) -> tuple[dict[str, Any], Any]:
+    value, grads = jax.value_and_grad(_loss)(params, x, y)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), value
+
+
+def _params(w: float, b: float) -> dict[str, Any]:
+    return {"w": jnp.float32(w), "b": jnp.float32(b)}
+
+
+_X = jnp.array([0.0, 1.0, 2.0, 3.0])
+# Same shapes and dtypes throughout, so one trace serves every case; the learning rates
+# differ (0.1, 0.05, 0.3), so a learning rate read from anywhere but `lr` is caught.
+FIT_CASES = (
+    probes.case(_params(0.0, 0.0), _X, 2.0 * _X + 1.0, 0.1),
+    probes.case(_params(1.5, -0.5), _X, 2.0 * _X + 1.0, 0.05),
+    probes.case(_params(-1.0, 2.0), _X + 1.0, 3.0 - _X, 0.3),
+)
+
+register(Exercise(
+    id="14.1",
+    signature="fit_step(params, x, y, lr)",
+    objects=("fit_step",),
+    probes=(
+        probes.matches_reference(
+            "fit_step", reference_fit_step, FIT_CASES,
+            hint="Return (new_params, loss): the loss of the parameters you were given (before "
+            "the update), and new parameters p - lr * gradient for w and b, with the lr "
+            "argument.",
+        ),
+        probes.inputs_unchanged(
+            "fit_step", FIT_CASES[:1],
+            hint="fit_step changed the params dict it was given: build a new dict "
+            "(jax.tree.map returns one) instead of assigning into params.",
+        ),
+        probes.globals_unchanged(
+            "fit_step", FIT_CASES[:1],
+            hint="fit_step changes something outside itself (a list of losses?): return what "
+            "you want to keep, and let the caller collect it.",
+        ),
+        probes.no_leaked_tracers(
+            "fit_step", FIT_CASES[:1],
+            hint="A value computed inside fit_step is kept outside it; under jit it is a tracer.",
+        ),
+        probes.traces_once(
+            "fit_step", FIT_CASES,
+            hint="New values of the same shapes should not retrace: is the learning rate made "
+            "static, or read as a Python number?",
+        ),
+        doctor_silent(
+            "fit_step", FIT_CASES[:1],
+            hint="Read the doctor's finding: run doctor(fit_step, params, x, y, 0.1) and fix "
+            "what it names (a print, a global, a key) until it is silent.",
+        ),
+    ),
+    hints=(
+        "Run the doctor on the given fit_step_buggy and fix each finding in turn: every one "
+        "names the chapter with the fix.",
+        "The learning rate comes in as lr; the loss list and the print go (jax.debug.print "
+        "is fine); the new parameters are a new dict, returned with the loss. "
+        "jax.value_and_grad gives the loss and the gradients in one call.",
+    ),
+))
