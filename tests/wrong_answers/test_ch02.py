@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -328,6 +331,49 @@ def count_traces_partial(f, calls):
     return len(counter)
 
 
+def count_traces_counts_prints(f, calls):
+    # counts the lines a wrapper prints while tracing
+    buffer = io.StringIO()
+
+    def counted(*args):
+        print("traced")
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    with contextlib.redirect_stdout(buffer):
+        for args in calls:
+            jitted(*args)
+    return buffer.getvalue().count("traced\n")
+
+
+class _TracingRecords(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record):
+        if "Finished tracing" in record.getMessage():
+            self.count += 1
+
+
+def count_traces_log_compiles(f, calls):
+    # counts JAX's own "Finished tracing" log records under jax.log_compiles()
+    def wrapped(*args):
+        return f(*args)
+
+    handler = _TracingRecords()
+    logger = logging.getLogger("jax")
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles():
+            jitted = jax.jit(wrapped)
+            for args in calls:
+                jitted(*args)
+    finally:
+        logger.removeHandler(handler)
+    return handler.count
+
+
 # 2.2 clip_norm ----------------------------------------------------------------------
 
 
@@ -493,6 +539,8 @@ CASES = [
     right("2.1", count_traces_aot_trace),
     right("2.1", count_traces_make_jaxpr),
     right("2.1", count_traces_partial),
+    right("2.1", count_traces_counts_prints),
+    right("2.1", count_traces_log_compiles),
     wrong("2.2", "jit-matches-eager", clip_norm_python_if),
     wrong("2.2", "jit-matches-eager", clip_norm_python_min),
     wrong("2.2", "jit-matches-eager", clip_norm_float),
