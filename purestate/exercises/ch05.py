@@ -1,31 +1,57 @@
-"""Chapter 5 · vmap and pmap races: exercises 5.1–5.4."""
+"""Chapter 5 · vmap and pmap races: exercises 5.1–5.5.
+
+No JAX array is created when this module is imported: chapter 5's notebooks split the CPU
+into 8 devices, which must happen before JAX's first operation. Cases that need JAX values
+(PRNG keys) are built on first use.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from purestate import probes
 from purestate.probes import case
 from purestate.registry import Exercise, register
 
+
+def _lazy(build: Callable[[], probes.Case]) -> probes.Case:
+    """A case built on first use (then fresh copies of it on every call)."""
+    made: list[probes.Case] = []
+
+    def make() -> tuple[Any, ...]:
+        if not made:
+            made.append(build())
+        return made[0]()
+
+    return make
+
+
 # 5.1 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_count_above(x: Any, threshold: Any) -> np.ndarray:
     return np.sum(np.asarray(x) > threshold)
 
+
+_NAN = np.float32(np.nan)
 
 COUNT_ABOVE_CASES = (
     case(np.array([0.5, 2.0, -1.0, 3.0, 2.0], dtype=np.float32), 1.0),
     case(np.array([1.0, 1.0, 1.5], dtype=np.float32), 1.0),  # equal is not above
     case(np.array([[0.0, 4.0, 5.0], [6.0, -2.0, 0.1]], dtype=np.float32), 0.5),  # one 2-D example
+    case(np.array([-3.0, -0.5, -2.0, 0.0, -1.0], dtype=np.float32), -1.0),  # a negative threshold
+    case(np.array([_NAN, 2.0, _NAN, -1.0, 5.0], dtype=np.float32), 0.0),  # NaN > t is False
 )
+# (A count returned as int8, uint8 or int16 is rejected for its dtype, whatever its value.)
 
 COUNT_ABOVE_BATCHES = (
-    case(np.array([[0.5, 2.0, -1.0, 3.0], [4.0, 5.0, 6.0, 7.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32), 1.0),
+    case(np.array([[0.5, 2.0, -1.0, 3.0], [4.0, 5.0, 6.0, 7.0], [_NAN, 9.0, 0.0, _NAN]], dtype=np.float32), 1.0),
     case(np.arange(24, dtype=np.float32).reshape(2, 3, 4), 10.0),
 )
 
@@ -34,49 +60,83 @@ register(Exercise(
     signature="count_above(x, threshold)",
     objects=("count_above",),
     probes=(
-        probes.matches_reference("count_above", reference_count_above, COUNT_ABOVE_CASES),
-        probes.vmap_matches_loop("count_above", COUNT_ABOVE_BATCHES, in_axes=(0, None)),
+        probes.matches_reference(
+            "count_above", reference_count_above, COUNT_ABOVE_CASES,
+            hint=(
+                "Count over every element of the example, whatever its shape; an element equal to "
+                "the threshold is not above it, nor is NaN; and return an integer count of at "
+                "least 32 bits (an int8 count wraps after 127)."
+            ),
+        ),
+        probes.vmap_matches_loop(
+            "count_above", COUNT_ABOVE_BATCHES, in_axes=(0, None),
+            hint=(
+                "Under vmap the example is a tracer: a Python `if`, loop over its values, `int(...)` "
+                "or boolean-mask indexing needs concrete values. Compare and reduce with array "
+                "operations instead."
+            ),
+        ),
         probes.inputs_unchanged("count_above", COUNT_ABOVE_CASES),
+        probes.globals_unchanged(
+            "count_above", COUNT_ABOVE_CASES[:2],
+            hint=(
+                "A counter outside the function runs once per trace under vmap, not once per "
+                "example: return what you count instead."
+            ),
+        ),
     ),
     hints=(
         (
-            "Count with array operations on the whole example, e.g. `jnp.sum(x > threshold)`: a "
-            "Python `if` or `int(...)` needs a concrete value, and under `vmap` there is none."
+            "Count with array operations on the whole example: a Python `if` or `int(...)` needs a "
+            "concrete value, and under `vmap` there is none."
+        ),
+        (
+            "A comparison of an array with a number gives a boolean array; a jax.numpy "
+            "reduction over all its elements counts the True entries, as an integer."
         ),
     ),
 ))
 
 # 5.2 ---------------------------------------------------------------------------------
 
-DROPOUT_SHAPE = (16, 128)
+DROPOUT_SHAPE = (128, 512)  # 65,536 elements per case: enough for a tight keep-rate test
+_DROPOUT_EDGE_SHAPE = (3, 8)
 
 
-def _dropout_case(seed: int, rate: float) -> probes.Case:
-    xs = np.linspace(1.0, 2.0, DROPOUT_SHAPE[0] * DROPOUT_SHAPE[1], dtype=np.float32).reshape(DROPOUT_SHAPE)
-    return case(jax.random.key(seed), xs, rate)
+def _dropout_case(seed: int, rate: float, shape: tuple[int, int] = DROPOUT_SHAPE, jax_xs: bool = False) -> probes.Case:
+    def build() -> probes.Case:
+        xs = np.linspace(1.0, 2.0, shape[0] * shape[1], dtype=np.float32).reshape(shape)
+        return case(jax.random.key(seed), jnp.asarray(xs) if jax_xs else xs, rate)
+
+    return _lazy(build)
 
 
-def _lazy(seed: int, rate: float) -> probes.Case:
-    """A case built on first use: no JAX array is created when the module is imported."""
-    made: list[probes.Case] = []
-
-    def make() -> tuple[Any, ...]:
-        if not made:
-            made.append(_dropout_case(seed, rate))
-        return made[0]()
-
-    return make
+# NumPy batches (an answer that multiplies into `xs` changes the caller's array), except at
+# the edges: there `xs / (1 - rate)` divides by 0, and on a NumPy `xs` NumPy would warn
+# about it even for a right answer.
+DROPOUT_CASES = (_dropout_case(0, 0.25), _dropout_case(1, 0.6))
+DROPOUT_EDGE_CASES = (_dropout_case(2, 0.0, jax_xs=True), _dropout_case(3, 1.0, jax_xs=True))
+DROPOUT_SMALL_CASES = (_dropout_case(6, 0.5, _DROPOUT_EDGE_SHAPE),)
+DROPOUT_KEY_PAIRS = ((_dropout_case(4, 0.25), _dropout_case(5, 0.25)),)
 
 
-DROPOUT_CASES = (_lazy(0, 0.2), _lazy(1, 0.7))
-DROPOUT_KEY_PAIRS = ((_lazy(0, 0.5), _lazy(1, 0.5)),)
+def _as_float_array(result: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str | None]:
+    try:
+        out = np.asarray(result)
+    except Exception:  # noqa: BLE001 — whatever came back, it is not an array
+        return None, f"expected an array of shape {shape}, got {type(result).__name__}"
+    if out.shape != shape:
+        return None, f"expected shape {shape}, got shape {out.shape}"
+    if not np.issubdtype(out.dtype, np.floating) or out.dtype.itemsize < 4:
+        return None, f"expected float32 values, got dtype {out.dtype}"
+    return out, None
 
 
 def _dropout_shape_and_values(args: tuple[Any, ...], result: Any) -> str | None:
     _, xs, rate = args
-    out = np.asarray(result)
-    if out.shape != xs.shape:
-        return f"expected shape {xs.shape}, got shape {out.shape}"
+    out, problem = _as_float_array(result, xs.shape)
+    if problem:
+        return problem
     kept = out != 0
     if not kept.any():
         return "every element was dropped"
@@ -91,28 +151,72 @@ def _dropout_shape_and_values(args: tuple[Any, ...], result: Any) -> str | None:
     return None
 
 
+# The keep rate of a right answer: each of the N = 65,536 elements of a case is kept
+# independently with probability p = 1 - rate, so the kept fraction has standard deviation
+# s = sqrt(p (1 - p) / N). The probe rejects a fraction more than 5.3 s away from p. For a
+# right answer that happens with probability 1.2e-7 per case (exact binomial tails: 1.16e-7
+# at p = 0.75, 1.14e-7 at p = 0.4), 2.3e-7 for the two cases together. A keep probability
+# off by 0.02 or more (0.017 at p = 0.75, 0.019 at p = 0.4) is rejected with probability
+# above 1 - 1e-6. The keys are fixed, so the verdict on a given answer never changes.
+_KEEP_RATE_Z = 5.3
+
+
 def _dropout_keep_rate(args: tuple[Any, ...], result: Any) -> str | None:
-    _, _, rate = args
-    out = np.asarray(result)
-    if out.shape != DROPOUT_SHAPE:
-        return f"expected shape {DROPOUT_SHAPE}, got shape {out.shape}"
+    _, xs, rate = args
+    out, problem = _as_float_array(result, xs.shape)
+    if problem:
+        return problem
+    p = 1.0 - rate
     kept = float(np.mean(out != 0))
-    if abs(kept - (1.0 - rate)) > 0.05:
-        return f"with rate={rate} about {1 - rate:.0%} of the elements should be kept; {kept:.0%} were"
+    tolerance = _KEEP_RATE_Z * np.sqrt(p * (1.0 - p) / out.size)
+    if abs(kept - p) > tolerance:
+        return (
+            f"with rate={rate} each element should be kept with probability {p:.2f}; "
+            f"{kept:.4f} of {out.size} elements were kept, more than {tolerance:.4f} away"
+        )
     return None
 
 
+# Independence, structurally: for a right answer two given rows (512 elements) have the same
+# mask with probability at most 0.625**512 < 1e-100, two given columns (128 elements) at
+# most 0.625**128 < 1e-26; over every pair of rows and of columns, far below 1e-6. One mask
+# row broadcast to the batch, one key reused for every row, or one bit per row (or per
+# column) broadcast along it gives equal rows or equal columns.
+
+
 def _dropout_rows_differ(args: tuple[Any, ...], result: Any) -> str | None:
-    out = np.asarray(result)
-    if out.ndim != 2:
-        return f"expected a 2-D result, got shape {out.shape}"
+    _, xs, _ = args
+    out, problem = _as_float_array(result, xs.shape)
+    if problem:
+        return problem
     masks = out != 0
-    for i in range(1, masks.shape[0]):
-        if np.array_equal(masks[i], masks[0]):
-            return (
-                f"rows 0 and {i} have the same dropout mask: every row drew its mask from the "
-                "same key"
+    for axis, what in ((0, "rows"), (1, "columns")):
+        lines = masks if axis == 0 else masks.T
+        _, first, counts = np.unique(lines, axis=0, return_index=True, return_counts=True)
+        if (counts > 1).any():
+            i = int(first[np.argmax(counts > 1)])
+            j = next(k for k in range(i + 1, len(lines)) if np.array_equal(lines[k], lines[i]))
+            hint = (
+                "every row drew its mask from the same key, or one mask row was broadcast"
+                if what == "rows"
+                else "one random bit was shared along a whole row (or column)"
             )
+            return f"{what} {i} and {j} have the same dropout mask: {hint}"
+    return None
+
+
+def _dropout_edges(args: tuple[Any, ...], result: Any) -> str | None:
+    _, xs, rate = args
+    out, problem = _as_float_array(result, xs.shape)
+    if problem:
+        return problem
+    if rate == 0.0 and not np.array_equal(out, xs):
+        return "with rate=0 nothing is dropped and the scale is 1: the result must equal xs"
+    if rate == 1.0:
+        if not np.isfinite(out).all():
+            return "with rate=1 the result holds NaN or inf: 0 * (1 / (1 - rate)) is 0 * inf"
+        if out.any():
+            return "with rate=1 every element is dropped: the result must be all zeros"
     return None
 
 
@@ -124,30 +228,59 @@ register(Exercise(
         probes.satisfies(
             "batch_dropout", DROPOUT_CASES, _dropout_shape_and_values,
             key="dropout-scale",
-            description="batch_dropout returns 0 or x / (1 - rate) for every element",
+            description="batch_dropout returns 0 or x / (1 - rate) for every element, in float32",
+            hint="A kept element is x / (1 - rate), in the dtype of xs; a dropped one is exactly 0.",
         ),
         probes.satisfies(
             "batch_dropout", DROPOUT_CASES, _dropout_keep_rate,
             key="keep-probability",
             description="batch_dropout keeps each element with probability 1 - rate",
+            hint=(
+                "`rate` is the probability of *dropping* an element. Check which outcome of your "
+                "random draw means 'keep', and that its probability is exactly 1 - rate."
+            ),
         ),
         probes.satisfies(
             "batch_dropout", DROPOUT_CASES, _dropout_rows_differ,
             key="rows-independent",
-            description="the rows of the batch get different dropout masks",
+            description="every element gets its own random bit: no two rows, no two columns share a mask",
+            hint=(
+                "One key gives the same bits whoever uses it: every row needs its own randomness, "
+                "either one draw of the whole batch's shape or one key per row."
+            ),
         ),
-        probes.deterministic("batch_dropout", DROPOUT_CASES),
+        probes.satisfies(
+            "batch_dropout", DROPOUT_EDGE_CASES, _dropout_edges,
+            key="edge-rates",
+            description="rate=0 returns xs unchanged; rate=1 returns all zeros, without NaN",
+            hint=(
+                "At rate=1 the scale 1 / (1 - rate) is infinite: choose between x / (1 - rate) and "
+                "0 instead of multiplying a mask by the scale, and never divide Python floats by 0."
+            ),
+        ),
+        probes.deterministic("batch_dropout", DROPOUT_CASES[:1]),
         probes.varies_with(
             "batch_dropout", DROPOUT_KEY_PAIRS,
             description="different keys give different results",
+            hint="Draw the mask from the `key` argument, not from a key you make yourself.",
         ),
-        probes.no_key_reuse("batch_dropout", DROPOUT_CASES[:1], jit=False),
+        # Traced once under jax.jit (rate static, so that a Python `if rate == 1.0` is fine) on a
+        # small batch: the traced check sees every reuse, a Python loop's included.
+        probes.no_key_reuse("batch_dropout", DROPOUT_SMALL_CASES, eager=False, static_argnums=(2,)),
+        probes.inputs_unchanged(
+            "batch_dropout", DROPOUT_CASES[:1],
+            hint="xs may be a NumPy array: multiply into a new array, never into xs itself.",
+        ),
     ),
     hints=(
         (
-            "Draw one mask for the whole batch, `jax.random.bernoulli(key, 1 - rate, xs.shape)`, "
-            "or split the key into one key per row and `vmap` over the rows; then "
-            "`jnp.where(mask, xs / (1 - rate), 0)`."
+            "Every element needs its own random bit, and no two rows may share their bits: think "
+            "about which key each row's bits come from."
+        ),
+        (
+            "Either draw one boolean mask with the shape of the whole batch, or split the key into "
+            "one key per row and vmap a one-row function over rows and keys. Then pick, element "
+            "by element, between x / (1 - rate) and 0."
         ),
     ),
 ))
@@ -155,14 +288,22 @@ register(Exercise(
 # 5.3 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_histogram(indices: Any, num_bins: int) -> np.ndarray:
     return np.bincount(np.asarray(indices), minlength=num_bins)
 
 
+_MANY_TWOS = np.concatenate([np.full(300, 2), [0, 3, 3, 1]]).astype(np.int32)
+
+# Few shapes (each costs the eager scatter a compilation): five indices into 5 and into 6
+# bins, 304 indices, none at all.
 HISTOGRAM_CASES = (
     case(np.array([1, 1, 3, 1, 0], dtype=np.int32), 5),
-    case(np.array([2, 2, 2, 2], dtype=np.int32), 6),  # bins above the largest index stay 0
-    case(np.array([4, 0, 3, 1, 2, 0, 4, 4], dtype=np.int32), 5),
+    case(np.array([2, 5, 2, 2, 5], dtype=np.int32), 6),  # bins never hit, between and below
+    case(np.array([4, 0, 3, 0, 4], dtype=np.int32), 5),  # unordered, with repeats
+    # A count of 300: an int8 or uint8 count wraps, even if it is cast to int32 at the end.
+    case(_MANY_TWOS, 4),
+    case(np.array([], dtype=np.int32), 3),  # no index at all: every count is 0
 )
 
 register(Exercise(
@@ -170,14 +311,37 @@ register(Exercise(
     signature="histogram(indices, num_bins)",
     objects=("histogram",),
     probes=(
-        probes.matches_reference("histogram", reference_histogram, HISTOGRAM_CASES),
-        probes.jit_matches_eager("histogram", HISTOGRAM_CASES, static_argnums=(1,)),
-        probes.inputs_unchanged("histogram", HISTOGRAM_CASES),
+        probes.matches_reference(
+            "histogram", reference_histogram, HISTOGRAM_CASES,
+            hint=(
+                "Every occurrence of an index counts, repeated or not, in any order; bins never hit "
+                "stay 0; the result has num_bins entries of an integer type of at least 32 bits."
+            ),
+        ),
+        probes.jit_matches_eager(
+            "histogram", HISTOGRAM_CASES[:3], static_argnums=(1,),
+            hint=(
+                "Under jit the indices are a tracer: no Python loop over their values, no int(), "
+                "and no output size that depends on the data."
+            ),
+        ),
+        probes.no_leaked_tracers("histogram", HISTOGRAM_CASES[:1], static_argnums=(1,)),
+        probes.inputs_unchanged(
+            "histogram", HISTOGRAM_CASES[:3],
+            hint="Sorting or writing into `indices` changes the caller's array; work on a copy.",
+        ),
+        probes.globals_unchanged("histogram", HISTOGRAM_CASES[:2]),
     ),
     hints=(
         (
-            "Scatter-add ones: `jnp.zeros(num_bins, dtype=jnp.int32).at[indices].add(1)`. "
-            "`.set(1)` keeps one write per bin, so repeated indices count once."
+            "Counting is a scatter: start from zeros and apply one update per index. With repeated "
+            "indices, `.set` keeps one write per bin; think about which `.at[]` method keeps all "
+            "of them."
+        ),
+        (
+            "Start from an integer array of num_bins zeros (int32) and scatter-add 1 at every "
+            "index; jnp.bincount works too if you tell it the length, since under jit the size "
+            "cannot come from the data."
         ),
     ),
 ))
@@ -185,6 +349,7 @@ register(Exercise(
 # 5.4 ---------------------------------------------------------------------------------
 
 
+@probes.reference
 def reference_device_sum(x: Any) -> np.ndarray:
     return np.sum(np.asarray(x, dtype=np.float64)).astype(np.float32)
 
@@ -209,19 +374,241 @@ register(Exercise(
         probes.matches_reference(
             "device_sum", reference_device_sum, DEVICE_SUM_CASES,
             description="device_sum returns the sum of x, a single number",
+            hint=(
+                "Each device must hold a different part of x (a replicated input is counted once per "
+                "device), and the result is one number, not one per device."
+            ),
         ),
         probes.uses_primitive(
             "device_sum", DEVICE_SUM_CASES[0], {"psum", "psum_invariant"},
             key="uses-psum",
             description="device_sum combines the per-device results with a psum",
+            hint=(
+                "The devices' partial sums must be combined by a collective inside the mapped "
+                "function, jax.lax.psum, not added up afterwards."
+            ),
         ),
-        probes.runs_on_devices("device_sum", DEVICE_SUM_CASES[0]),
+        probes.psum_over_devices(
+            "device_sum", DEVICE_SUM_CASES[0],
+            description="the psum sums over the device axis of the shard_map or pmap",
+            hint=(
+                "The psum must name the axis that spans the devices (the mesh axis of the "
+                "shard_map, or pmap's axis_name); a jax.vmap axis lives on one device."
+            ),
+        ),
+        probes.runs_on_devices(
+            "device_sum", DEVICE_SUM_CASES[0],
+            hint=(
+                "jax.vmap with an axis_name runs a psum on one device; the work must be spread with "
+                "jax.shard_map (or jax.pmap) over a mesh of every local device."
+            ),
+        ),
+        probes.globals_unchanged("device_sum", DEVICE_SUM_CASES[:1]),
+        probes.keeps_no_tracers("device_sum", DEVICE_SUM_CASES[:1]),
     ),
     hints=(
         (
-            "Reshape x to (jax.local_device_count(), -1), `jax.pmap` a function that returns "
-            "`jax.lax.psum(shard.sum(), axis_name)`, and take element 0; or `jax.shard_map` over "
-            "a mesh of every device with in_specs=P(axis) and out_specs=P()."
+            "Use jax.shard_map: a mesh of all jax.local_device_count() devices with one named axis, "
+            "x split along that axis, a per-shard function that sums its shard and combines the "
+            "devices' sums with jax.lax.psum over the axis name. (jax.pmap over a reshaped x "
+            "works too.)"
+        ),
+        (
+            "jax.make_mesh makes Explicit axes by default: pass axis_types=(AxisType.Auto,) so that "
+            "an unsharded x can be split by shard_map, or place x with jax.device_put first. "
+            "out_specs=P() says the result is the same on every device."
+        ),
+    ),
+))
+
+# 5.5 ---------------------------------------------------------------------------------
+
+AUGMENT_SHAPE = (512, 32)
+AUGMENT_NOISE = 0.1
+
+
+def _augment_images(shape: tuple[int, int]) -> np.ndarray:
+    """Rows 2 apart element to element: reversing a row changes every element by at least 2."""
+    batch, n = shape
+    return (np.arange(batch, dtype=np.float32)[:, None] * 0.5 + 2.0 * np.arange(n, dtype=np.float32)).astype(np.float32)
+
+
+def _augment_case(seed: int, shape: tuple[int, int] = AUGMENT_SHAPE) -> probes.Case:
+    return _lazy(lambda: case(jax.random.key(seed), _augment_images(shape)))
+
+
+# One shape for every probe: each new shape costs an eager answer its compilations again.
+AUGMENT_CASES = (_augment_case(0),)
+AUGMENT_SMALL_CASES = (_augment_case(1),)
+AUGMENT_KEY_PAIRS = ((_augment_case(2), _augment_case(3)),)
+
+# The noise of a right answer is 0.1 * N(0, 1): |noise| > 0.75 (7.5 standard deviations) has
+# probability 6.4e-14 per element, 1.1e-9 over the 16,384 elements.
+_NOISE_BOUND = 0.75
+
+
+def _decompose(args: tuple[Any, ...], result: Any) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
+    """(noise, flipped) of a result, or why the result is not an augmented batch."""
+    _, images = args
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        return None, "expected a pair (augmented, flipped)"
+    augmented, flipped = result
+    out, problem = _as_float_array(augmented, images.shape)
+    if problem:
+        return None, f"augmented: {problem}"
+    flips = np.asarray(flipped)
+    if flips.shape != images.shape[:1]:
+        return None, f"flipped: expected shape {images.shape[:1]}, got shape {flips.shape}"
+    if flips.dtype != np.bool_ and not (np.issubdtype(flips.dtype, np.integer) and np.isin(flips, (0, 1)).all()):
+        return None, f"flipped: expected booleans (True where the example was reversed), got dtype {flips.dtype}"
+    flips = flips.astype(bool)
+    chosen = np.where(flips[:, None], images[:, ::-1], images)
+    noise = out - chosen
+    bad = np.flatnonzero(np.abs(noise).max(axis=1) > _NOISE_BOUND)
+    if bad.size:
+        row = int(bad[0])
+        other = np.abs(out[row] - np.where(flips[row], images[row], images[row, ::-1])).max()
+        if other <= _NOISE_BOUND:
+            return None, (
+                f"example {row} was {'not ' if flips[row] else ''}reversed, but flipped[{row}] says "
+                f"{bool(flips[row])}"
+            )
+        return None, (
+            f"example {row} is neither itself nor itself reversed, plus noise of scale "
+            f"{AUGMENT_NOISE}"
+        )
+    return (noise, flips), None
+
+
+def _augment_consistent(args: tuple[Any, ...], result: Any) -> str | None:
+    return _decompose(args, result)[1]
+
+
+# The flips of a right answer: 512 independent fair coins. A flipped fraction more than
+# 5.3 standard deviations (0.117) away from 1/2 rejects a right answer with probability 1.2e-7
+# (exact binomial tail: 1.3e-7).
+def _augment_flip_rate(args: tuple[Any, ...], result: Any) -> str | None:
+    parts, problem = _decompose(args, result)
+    if problem:
+        return problem
+    _, flips = parts
+    tolerance = 5.3 * 0.5 / np.sqrt(flips.size)
+    if abs(flips.mean() - 0.5) > tolerance:
+        return f"each example should be reversed with probability 1/2; {flips.mean():.3f} of {flips.size} were"
+    return None
+
+
+# The noise of a right answer: 16,384 independent N(0, 0.1**2) values. Its mean is more than
+# 5.3 standard errors (0.0041) from 0 with probability 1.2e-7; its root mean square is more
+# than 3 % away from 0.1 with probability 5.6e-8 (chi-square with 16,384 degrees of freedom);
+# the 32 values of one example span less than 1e-4 with probability below 1e-80.
+def _augment_noise(args: tuple[Any, ...], result: Any) -> str | None:
+    parts, problem = _decompose(args, result)
+    if problem:
+        return problem
+    noise, _ = parts
+    mean = float(noise.mean())
+    rms = float(np.sqrt(np.mean(noise.astype(np.float64) ** 2)))
+    if abs(mean) > 5.3 * AUGMENT_NOISE / np.sqrt(noise.size):
+        return f"the noise should have mean 0; its mean is {mean:.4f}"
+    if abs(rms / AUGMENT_NOISE - 1.0) > 0.03:
+        return f"the noise should be {AUGMENT_NOISE} * a standard normal; its root mean square is {rms:.4f}"
+    flat = np.ptp(noise, axis=1) < 1e-4
+    if flat.any():
+        return (
+            f"every element of example {int(np.argmax(flat))} got the same noise: draw one value per "
+            "element, not one per example"
+        )
+    return None
+
+
+# Two examples of a right answer share all 32 noise values (within 1e-4) with probability
+# below 1e-100 per pair, and all 512 share one flip with probability 2**-511.
+def _augment_rows_independent(args: tuple[Any, ...], result: Any) -> str | None:
+    parts, problem = _decompose(args, result)
+    if problem:
+        return problem
+    noise, flips = parts
+    order = np.argsort(noise[:, 0], kind="stable")
+    for a, b in zip(order[:-1], order[1:]):
+        if np.abs(noise[a] - noise[b]).max() < 1e-4:
+            return (
+                f"examples {int(min(a, b))} and {int(max(a, b))} got the same noise: they drew from the "
+                "same key"
+            )
+    if flips.all() or not flips.any():
+        return f"all {flips.size} examples made the same flip decision: they share one key"
+    return None
+
+
+register(Exercise(
+    id="5.5",
+    signature="augment_batch(key, images)",
+    objects=("augment_batch",),
+    probes=(
+        probes.satisfies(
+            "augment_batch", AUGMENT_CASES, _augment_consistent,
+            key="flip-and-noise",
+            description="each example is itself or reversed, plus small noise, and `flipped` says which",
+            hint=(
+                "Return a pair: the augmented batch (float32, the shape of images) and a boolean "
+                "array with one entry per example, True where that example was reversed."
+            ),
+        ),
+        probes.satisfies(
+            "augment_batch", AUGMENT_CASES, _augment_rows_independent,
+            key="examples-independent",
+            description="no two examples share their randomness",
+            hint=(
+                "A key passed to vmap with in_axes=None is the same key for every example: split it "
+                "into one key per example."
+            ),
+        ),
+        probes.no_key_reuse(
+            "augment_batch", AUGMENT_SMALL_CASES, eager=False,
+            hint=(
+                "Within one example, the flip and the noise must come from different keys: split the "
+                "example's key before drawing twice."
+            ),
+        ),
+        probes.satisfies(
+            "augment_batch", AUGMENT_CASES, _augment_flip_rate,
+            key="flip-probability",
+            description="each example is reversed with probability 1/2",
+        ),
+        probes.satisfies(
+            "augment_batch", AUGMENT_CASES, _augment_noise,
+            key="noise-scale",
+            description="the noise is 0.1 times a standard normal, one value per element",
+        ),
+        probes.globals_unchanged(
+            "augment_batch", AUGMENT_SMALL_CASES,
+            hint=(
+                "A list appended to inside a vmapped function gets one entry per trace, not one per "
+                "example: return the flip decisions instead."
+            ),
+        ),
+        probes.keeps_no_tracers(
+            "augment_batch", AUGMENT_SMALL_CASES,
+            hint="A value appended to a list inside vmap is a tracer that outlives its trace: return it.",
+        ),
+        probes.deterministic("augment_batch", AUGMENT_SMALL_CASES),
+        probes.varies_with(
+            "augment_batch", AUGMENT_KEY_PAIRS,
+            description="different keys give different results",
+        ),
+        probes.inputs_unchanged("augment_batch", AUGMENT_SMALL_CASES),
+    ),
+    hints=(
+        (
+            "Three things go wrong under vmap: the log runs once per trace, not once per example; "
+            "every example gets the same key; and each example uses its key twice. Print "
+            "len(flip_log) and compare two rows of the output."
+        ),
+        (
+            "Give every example its own key (split the batch key, map over the keys), split each "
+            "example's key again for the flip and the noise, and return the flip decisions as a "
+            "second output instead of appending them to a list."
         ),
     ),
 ))

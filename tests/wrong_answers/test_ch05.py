@@ -15,6 +15,7 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import AxisType
 from jax.sharding import PartitionSpec as P
 
@@ -57,12 +58,63 @@ def count_above_zeroes_input(x, threshold):
     return jnp.count_nonzero(x)
 
 
+def count_above_at_least(x, threshold):
+    return jnp.sum(x >= threshold)  # counts the elements equal to the threshold too
+
+
+def count_above_not_below(x, threshold):
+    return jnp.sum(~(jnp.asarray(x) <= threshold))  # NaN <= t is False, so NaN counts
+
+
+def count_above_size_minus(x, threshold):
+    return jnp.size(x) - jnp.sum(jnp.asarray(x) <= threshold)  # NaN is counted as above
+
+
+def count_above_positive_part(x, threshold):
+    return jnp.count_nonzero(jnp.maximum(jnp.asarray(x) - threshold, 0))  # maximum(NaN, 0) is NaN
+
+
+def count_above_int8(x, threshold):
+    return jnp.sum(jnp.asarray(x) > threshold, dtype=jnp.int8)  # "a count is small"
+
+
+def count_above_uint8(x, threshold):
+    return (jnp.asarray(x) > threshold).sum().astype(jnp.uint8)
+
+
+def count_above_python_sum(x, threshold):
+    return sum(jnp.asarray(x) > threshold)  # sums along the first axis only
+
+
+examples_counted = 0
+
+
+def count_above_counts_examples(x, threshold):
+    global examples_counted
+    examples_counted += 1  # under vmap: once per trace, not once per example
+    return jnp.sum(jnp.asarray(x) > threshold)
+
+
+def count_above_counts_on_itself(x, threshold):
+    count_above_counts_on_itself.calls = getattr(count_above_counts_on_itself, "calls", 0) + 1
+    return jnp.sum(jnp.asarray(x) > threshold)
+
+
 def count_above_nonzero(x, threshold):
     return jnp.count_nonzero(jnp.asarray(x) > threshold)
 
 
 def count_above_method(x, threshold):
     return (jnp.asarray(x) > threshold).astype(jnp.int32).sum()
+
+
+def count_above_where(x, threshold):
+    return jnp.sum(jnp.where(jnp.asarray(x) > threshold, 1, 0))
+
+
+def count_above_nan_to_minus_inf(x, threshold):
+    x = jnp.nan_to_num(jnp.asarray(x), nan=-jnp.inf)
+    return jnp.sum(jnp.greater(x.ravel(), threshold))
 
 
 # 5.2 batch_dropout ----------------------------------------------------------------------
@@ -105,6 +157,55 @@ def batch_dropout_ignores_key(key, xs, rate):
     return jnp.where(keep, xs / (1 - rate), 0.0)
 
 
+def batch_dropout_multiplies_mask(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return keep * xs / (1 - rate)  # at rate=1: 0 * inf is NaN
+
+
+def batch_dropout_python_scale(key, xs, rate):
+    scale = 1.0 / (1.0 - rate)  # ZeroDivisionError at rate=1
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.where(keep, xs * scale, 0.0)
+
+
+def batch_dropout_randint(key, xs, rate):
+    keep = jax.random.randint(key, xs.shape, 0, 10) >= int(rate * 10)  # rate 0.25 keeps 80 %
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_row_bits(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, (xs.shape[0], 1))  # one bit per row
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_one_mask_row(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape[1:])  # one row of bits, broadcast
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_key_per_pair(key, xs, rate):
+    pair_keys = jax.random.split(key, (xs.shape[0] + 1) // 2)
+    row_keys = jnp.repeat(pair_keys, 2, axis=0)[: xs.shape[0]]  # two rows per key
+    keep = jax.vmap(lambda k: jax.random.bernoulli(k, 1 - rate, xs.shape[1:]))(row_keys)
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_in_place(key, xs, rate):
+    keep = np.asarray(jax.random.bernoulli(key, 1 - rate, xs.shape))
+    xs *= keep / (1 - rate)  # multiplies the caller's NumPy array
+    return xs
+
+
+def batch_dropout_float16(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.where(keep, xs / (1 - rate), 0.0).astype(jnp.float16)
+
+
+def batch_dropout_numpy_rng(key, xs, rate):
+    keep = np.random.random(xs.shape) >= rate  # NumPy's global generator, not the key
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
 def batch_dropout_split_rows(key, xs, rate):
     row_keys = jax.random.split(key, xs.shape[0])
 
@@ -118,6 +219,17 @@ def batch_dropout_split_rows(key, xs, rate):
 def batch_dropout_uniform(key, xs, rate):
     keep = jax.random.uniform(key, xs.shape) >= rate
     return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_fold_in(key, xs, rate):
+    if rate == 1.0:  # as flax does: nothing is kept
+        return jnp.zeros_like(xs)
+
+    def row_dropout(i, row):
+        keep = jax.random.uniform(jax.random.fold_in(key, i), row.shape) < 1.0 - rate
+        return jnp.where(keep, row * (1.0 / (1.0 - rate)), 0.0)
+
+    return jax.vmap(row_dropout)(jnp.arange(xs.shape[0]), jnp.asarray(xs))
 
 
 # 5.3 histogram --------------------------------------------------------------------------
@@ -153,6 +265,33 @@ def histogram_sorts_input(indices, num_bins):
     return jnp.diff(edges)
 
 
+def histogram_uint8(indices, num_bins):
+    return jnp.zeros(num_bins, dtype=jnp.uint8).at[indices].add(1)  # "counts are small"
+
+
+def histogram_int8_cast(indices, num_bins):
+    counts = jnp.zeros(num_bins, dtype=jnp.int8).at[indices].add(1)
+    return counts.astype(jnp.int32)  # the cast comes after the wrap-around
+
+
+def histogram_fixed_bins(indices, num_bins):
+    return (jnp.asarray(indices)[:, None] == jnp.arange(5)).sum(axis=0)  # the example had 5 bins
+
+
+def histogram_assumes_sorted(indices, num_bins):
+    edges = jnp.searchsorted(jnp.asarray(indices), jnp.arange(num_bins + 1))
+    return jnp.diff(edges)  # right only when the indices come sorted
+
+
+histogram_calls = 0
+
+
+def histogram_counts_calls(indices, num_bins):
+    global histogram_calls
+    histogram_calls += 1
+    return jnp.zeros(num_bins, dtype=jnp.int32).at[indices].add(1)
+
+
 def histogram_add(indices, num_bins):
     return jnp.zeros(num_bins, dtype=jnp.int32).at[indices].add(1)
 
@@ -163,6 +302,20 @@ def histogram_bincount(indices, num_bins):
 
 def histogram_one_hot(indices, num_bins):
     return (jnp.asarray(indices)[:, None] == jnp.arange(num_bins)).sum(axis=0)
+
+
+def histogram_nn_one_hot(indices, num_bins):
+    return jnp.sum(jax.nn.one_hot(jnp.asarray(indices), num_bins, dtype=jnp.int32), axis=0)
+
+
+def histogram_segment_sum(indices, num_bins):
+    indices = jnp.asarray(indices)
+    return jax.ops.segment_sum(jnp.ones_like(indices), indices, num_segments=num_bins)
+
+
+def histogram_sorted(indices, num_bins):
+    edges = jnp.searchsorted(jnp.sort(jnp.asarray(indices)), jnp.arange(num_bins + 1))
+    return jnp.diff(edges)
 
 
 # 5.4 device_sum -------------------------------------------------------------------------
@@ -199,6 +352,45 @@ def device_sum_first_elements(x):
     return _pmap_sum(lambda shard: jax.lax.psum(shard[0], "devices"), x)[0]
 
 
+def _auto_mesh(shape=None, names=("d",)):
+    shape = shape or (jax.local_device_count(),)
+    return jax.make_mesh(shape, names, axis_types=(AxisType.Auto,) * len(names))
+
+
+def device_sum_host_adds(x):
+    # each device returns its partial sum; the host adds them up (no psum)
+    partials = jax.shard_map(lambda s: jnp.sum(s, keepdims=True), mesh=_auto_mesh(), in_specs=P("d"), out_specs=P("d"))(x)
+    return jnp.sum(partials)
+
+
+def device_sum_psum_over_rows(x):
+    def per_device(shard):  # a psum, but over the rows of one device's shard
+        return jax.vmap(lambda row: jax.lax.psum(row, "rows"), axis_name="rows")(shard)[:1]
+
+    partials = jax.shard_map(per_device, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P("d"), check_vma=False)(x)
+    return jnp.sum(partials)
+
+
+def device_sum_pmap_vmap(x):
+    n = jax.local_device_count()
+
+    def per_device(shard):
+        return jax.vmap(lambda value: jax.lax.psum(value, "inner"), axis_name="inner")(shard)[0]
+
+    return jnp.sum(jax.pmap(per_device)(x.reshape(n, -1)))
+
+
+kept_shards = []
+
+
+def device_sum_keeps_shards(x):
+    def total(shard):
+        kept_shards.append(shard)  # "to look at each device's part later"
+        return jax.lax.psum(jnp.sum(shard), "d")
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)
+
+
 def device_sum_pmap(x):
     return _pmap_sum(lambda shard: jax.lax.psum(shard.sum(), "devices"), x)[0]
 
@@ -211,6 +403,17 @@ def device_sum_shard_map(x):
         return jax.lax.psum(jnp.sum(shard), "d")
 
     return total(x)
+
+
+def device_sum_pmean_times_n(x):
+    n = jax.local_device_count()
+    return _pmap_sum(lambda shard: jax.lax.pmean(shard.sum(), "devices") * n, x)[0]
+
+
+def device_sum_jit_shard_map(x):
+    mesh = _auto_mesh(names=("shards",))
+    summed = jax.jit(jax.shard_map(lambda s: jax.lax.psum(s.sum(), "shards"), mesh=mesh, in_specs=P("shards"), out_specs=P()))
+    return summed(jnp.asarray(x))
 
 
 def device_sum_explicit_mesh(x):
@@ -232,6 +435,132 @@ def device_sum_pmean(x):
     return _pmap_sum(lambda shard: jax.lax.pmean(shard.sum(), "devices"), x)[0]
 
 
+def device_sum_psum_over_part_of_mesh(x):
+    n = jax.local_device_count()
+    mesh = _auto_mesh((2, n // 2), ("a", "b"))
+    # the psum runs over "b" only; the two rows of the mesh are added on the host
+    partials = jax.shard_map(
+        lambda s: jax.lax.psum(jnp.sum(s), "b")[None], mesh=mesh, in_specs=P(("a", "b")), out_specs=P("a")
+    )(x)
+    return jnp.sum(partials)
+
+
+# 5.5 augment_batch ----------------------------------------------------------------------
+
+flip_log = []
+
+
+def _augment(key, image):  # the exercise's buggy per-example function
+    flip = jax.random.bernoulli(key)
+    flip_log.append(flip)
+    image = jnp.where(flip, image[::-1], image)
+    return image + 0.1 * jax.random.normal(key, image.shape)
+
+
+def augment_batch_as_given(key, images):
+    augmented = jax.vmap(_augment, in_axes=(None, 0))(key, images)
+    flipped = jnp.all(augmented[:, :1] > images[:, -1:] - 1.0, axis=1)  # "recover the flips"
+    return augmented, flipped
+
+
+def augment_batch_shared_key(key, images):
+    def one(image):
+        flip_key, noise_key = jax.random.split(key)  # the batch key, in every example
+        flip = jax.random.bernoulli(flip_key)
+        return jnp.where(flip, image[::-1], image) + 0.1 * jax.random.normal(noise_key, image.shape), flip
+
+    return jax.vmap(one)(images)
+
+
+def augment_batch_key_twice(key, images):
+    def one(k, image):
+        flip = jax.random.bernoulli(k)
+        return jnp.where(flip, image[::-1], image) + 0.1 * jax.random.normal(k, image.shape), flip  # k again
+
+    return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
+
+
+augment_log = []
+
+
+def augment_batch_still_logs(key, images):
+    def one(k, image):
+        flip_key, noise_key = jax.random.split(k)
+        flip = jax.random.bernoulli(flip_key)
+        augment_log.append(flip)  # the log is kept "as well"
+        return jnp.where(flip, image[::-1], image) + 0.1 * jax.random.normal(noise_key, image.shape), flip
+
+    return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
+
+
+def _augment_with(label, draw_noise, draw_flip=lambda k: jax.random.bernoulli(k), invert=False):
+    def augment_batch(key, images):
+        def one(k, image):
+            flip_key, noise_key = jax.random.split(k)
+            flip = draw_flip(flip_key)
+            out = jnp.where(flip, image[::-1], image) + draw_noise(noise_key, image.shape)
+            return out, (~flip if invert else flip)
+
+        return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
+
+    augment_batch.__name__ = augment_batch.__qualname__ = label
+    return augment_batch
+
+
+augment_batch_inverted_flags = _augment_with("augment_batch_inverted_flags", lambda k, s: 0.1 * jax.random.normal(k, s), invert=True)
+augment_batch_unit_noise = _augment_with("augment_batch_unit_noise", lambda k, s: jax.random.normal(k, s) * 0.3)
+augment_batch_uniform_noise = _augment_with("augment_batch_uniform_noise", lambda k, s: 0.1 * jax.random.uniform(k, s, minval=-1.0, maxval=1.0))
+augment_batch_one_noise_value = _augment_with("augment_batch_one_noise_value", lambda k, s: 0.1 * jax.random.normal(k) * jnp.ones(s))
+augment_batch_third_flipped = _augment_with(
+    "augment_batch_third_flipped",
+    lambda k, s: 0.1 * jax.random.normal(k, s), draw_flip=lambda k: jax.random.randint(k, (), 0, 3) == 0
+)
+
+
+def augment_batch_float_flags(key, images):
+    augmented, flipped = augment_batch_vectorised(key, images)
+    return augmented, flipped.astype(jnp.float32)
+
+
+def augment_batch_numpy_flips(key, images):
+    flips = np.random.random(images.shape[0]) < 0.5  # NumPy's global generator
+    noise = 0.1 * jax.random.normal(key, images.shape)
+    return jnp.where(flips[:, None], images[:, ::-1], images) + noise, jnp.asarray(flips)
+
+
+def augment_batch_in_place(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flips = np.asarray(jax.random.bernoulli(flip_key, 0.5, images.shape[:1]))
+    images[flips] = images[flips, ::-1]  # reverses rows of the caller's NumPy array
+    return jnp.asarray(images) + 0.1 * jax.random.normal(noise_key, images.shape), jnp.asarray(flips)
+
+
+def augment_batch_per_example(key, images):
+    def one(k, image):
+        flip_key, noise_key = jax.random.split(k)
+        flip = jax.random.bernoulli(flip_key)
+        return jnp.where(flip, jnp.flip(image), image) + 0.1 * jax.random.normal(noise_key, image.shape), flip
+
+    return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
+
+
+def augment_batch_vectorised(key, images):
+    flip_key, noise_key = jax.random.split(key)  # one draw for the batch: every element its own bits
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    chosen = jnp.where(flipped[:, None], jnp.asarray(images)[:, ::-1], images)
+    return chosen + 0.1 * jax.random.normal(noise_key, images.shape), flipped
+
+
+def augment_batch_fold_in(key, images):
+    def one(i, image):
+        k = jax.random.fold_in(key, i)
+        flip_key, noise_key = jax.random.split(k)
+        flip = jax.random.uniform(flip_key) < 0.5
+        return jnp.where(flip, image[::-1], image) + jax.random.normal(noise_key, image.shape) / 10, flip.astype(jnp.int32)
+
+    return jax.vmap(one)(jnp.arange(images.shape[0]), jnp.asarray(images))
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -242,6 +571,17 @@ CASES = [
     wrong("5.1", "inputs-unchanged", count_above_zeroes_input),
     right("5.1", count_above_nonzero),
     right("5.1", count_above_method),
+    wrong("5.1", "matches-reference", count_above_at_least),
+    wrong("5.1", "matches-reference", count_above_not_below),
+    wrong("5.1", "matches-reference", count_above_size_minus),
+    wrong("5.1", "matches-reference", count_above_positive_part),
+    wrong("5.1", "matches-reference", count_above_int8),
+    wrong("5.1", "matches-reference", count_above_uint8),
+    wrong("5.1", "matches-reference", count_above_python_sum),
+    wrong("5.1", "globals-unchanged", count_above_counts_examples),
+    wrong("5.1", "globals-unchanged", count_above_counts_on_itself),
+    right("5.1", count_above_where),
+    right("5.1", count_above_nan_to_minus_inf),
     wrong("5.2", "rows-independent", batch_dropout_one_key_per_batch),
     wrong("5.2", "rows-independent", batch_dropout_loop_same_key),
     wrong("5.2", "dropout-scale", batch_dropout_no_scale),
@@ -250,6 +590,16 @@ CASES = [
     wrong("5.2", "varies-with-input", batch_dropout_ignores_key),
     right("5.2", batch_dropout_split_rows),
     right("5.2", batch_dropout_uniform),
+    wrong("5.2", "edge-rates", batch_dropout_multiplies_mask),
+    wrong("5.2", "edge-rates", batch_dropout_python_scale),
+    wrong("5.2", "keep-probability", batch_dropout_randint),
+    wrong("5.2", "rows-independent", batch_dropout_row_bits),
+    wrong("5.2", "rows-independent", batch_dropout_one_mask_row),
+    wrong("5.2", "rows-independent", batch_dropout_key_per_pair),
+    wrong("5.2", "inputs-unchanged", batch_dropout_in_place),
+    wrong("5.2", "dropout-scale", batch_dropout_float16),
+    wrong("5.2", "same-result-twice", batch_dropout_numpy_rng),
+    right("5.2", batch_dropout_fold_in),
     wrong("5.3", "matches-reference", histogram_set),
     wrong("5.3", "matches-reference", histogram_set_plus_one),
     wrong("5.3", "jit-matches-eager", histogram_python_loop),
@@ -259,6 +609,14 @@ CASES = [
     right("5.3", histogram_add),
     right("5.3", histogram_bincount),
     right("5.3", histogram_one_hot),
+    wrong("5.3", "matches-reference", histogram_uint8),
+    wrong("5.3", "matches-reference", histogram_int8_cast),
+    wrong("5.3", "matches-reference", histogram_fixed_bins),
+    wrong("5.3", "matches-reference", histogram_assumes_sorted),
+    wrong("5.3", "globals-unchanged", histogram_counts_calls),
+    right("5.3", histogram_nn_one_hot),
+    right("5.3", histogram_segment_sum),
+    right("5.3", histogram_sorted),
     wrong("5.4", "uses-psum", device_sum_plain),
     wrong("5.4", "runs-on-all-devices", device_sum_plain),
     wrong("5.4", "uses-psum", device_sum_no_psum),
@@ -269,12 +627,36 @@ CASES = [
     right("5.4", device_sum_pmap),
     right("5.4", device_sum_shard_map),
     right("5.4", device_sum_explicit_mesh),
+    wrong("5.4", "uses-psum", device_sum_host_adds),
+    wrong("5.4", "psum-over-devices", device_sum_host_adds, label="device_sum_host_adds_no_device_psum"),
+    wrong("5.4", "psum-over-devices", device_sum_psum_over_rows),
+    wrong("5.4", "psum-over-devices", device_sum_pmap_vmap),
+    wrong("5.4", "globals-unchanged", device_sum_keeps_shards),
+    right("5.4", device_sum_pmean_times_n),
+    right("5.4", device_sum_jit_shard_map),
+    wrong("5.5", "examples-independent", augment_batch_as_given),
+    wrong("5.5", "globals-unchanged", augment_batch_as_given, label="augment_batch_as_given_log"),
+    wrong("5.5", "examples-independent", augment_batch_shared_key),
+    wrong("5.5", "no-key-reuse", augment_batch_key_twice),
+    wrong("5.5", "globals-unchanged", augment_batch_still_logs),
+    wrong("5.5", "flip-and-noise", augment_batch_inverted_flags),
+    wrong("5.5", "noise-scale", augment_batch_unit_noise),
+    wrong("5.5", "noise-scale", augment_batch_uniform_noise),
+    wrong("5.5", "noise-scale", augment_batch_one_noise_value),
+    wrong("5.5", "flip-probability", augment_batch_third_flipped),
+    wrong("5.5", "flip-and-noise", augment_batch_float_flags),
+    wrong("5.5", "same-result-twice", augment_batch_numpy_flips),
+    wrong("5.5", "inputs-unchanged", augment_batch_in_place),
+    right("5.5", augment_batch_per_example),
+    right("5.5", augment_batch_vectorised),
+    right("5.5", augment_batch_fold_in),
 ]
 
 MULTI_DEVICE_CASES = [
     wrong("5.4", "matches-reference", device_sum_replicated),
     wrong("5.4", "matches-reference", device_sum_pmean),
     wrong("5.4", "matches-reference", device_sum_no_psum),
+    wrong("5.4", "psum-over-devices", device_sum_psum_over_part_of_mesh),
 ]
 
 test_known_answer = parametrize(CASES)
