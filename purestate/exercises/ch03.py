@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from purestate import probes
-from purestate.probes import case
 from purestate.registry import Exercise, register
+
+
+def case(*args):
+    """``probes.case``, with every JAX array copied on each call too.
+
+    ``probes.case`` shares JAX arrays between calls (they are immutable). But an answer that
+    donates an argument (``jax.jit(..., donate_argnums=0)``, which Chapter 3 shows) deletes the
+    array it is given: without a copy per call, every later probe, and every later check of the
+    exercise in the session, would meet a deleted array.
+    """
+    make = probes.case(*args)
+
+    def copy(leaf):
+        return jnp.array(leaf, copy=True) if isinstance(leaf, jax.Array) else leaf
+
+    return lambda: jax.tree.map(copy, make())
 
 # Hints shared by several exercises: what each jit-related mistake looks like.
 _LEAK_HINT = (
@@ -70,7 +86,11 @@ register(Exercise(
         ),
         probes.inputs_unchanged(
             "update_state", UPDATE_STATE_CASES,
-            hint="`value += increment` changes a NumPy array in place, the caller's array too: build a new one.",
+            hint=(
+                "`value += increment` changes a NumPy array in place, the caller's array too, and "
+                "`donate_argnums` deletes the caller's JAX array: leave the argument as it was and "
+                "build a new array."
+            ),
         ),
         probes.globals_unchanged("update_state", UPDATE_STATE_CASES, hint=_SIDE_EFFECT_HINT),
         probes.deterministic("update_state", UPDATE_STATE_CASES),
@@ -296,7 +316,11 @@ register(Exercise(
         ),
         probes.inputs_unchanged(
             "smooth", SMOOTH_CASES,
-            hint="`level += …` changes a NumPy level in place, the caller's array too: build a new one.",
+            hint=(
+                "`level += …` changes a NumPy level in place, the caller's array too, and "
+                "`donate_argnums` deletes the caller's JAX array: leave the argument as it was and "
+                "build a new array."
+            ),
         ),
         probes.globals_unchanged(
             "smooth", SMOOTH_CASES,

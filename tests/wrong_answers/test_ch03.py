@@ -95,6 +95,11 @@ def update_state_half_precision(value, increment):
     return (value + increment).astype(jnp.float16)  # "state is small, halve its memory"
 
 
+@partial(jax.jit, donate_argnums=0)
+def update_state_donates(value, increment):
+    return value + increment  # the caller's `value` is deleted by the call
+
+
 def update_state_float_increment(value, increment):
     return value + jnp.float32(increment)  # "increments are floats": an int32 state becomes float32
 
@@ -472,6 +477,11 @@ def smooth_half_precision(level, reading, weight):
     return jnp.asarray(level + weight * (reading - level), jnp.float16)
 
 
+@partial(jax.jit, donate_argnums=0)
+def smooth_donates_level(level, reading, weight):
+    return level + weight * (reading - level)
+
+
 def smooth_sets_weight_attribute(level, reading, weight):
     sm.weight = weight  # keeps the object "in sync": a tracer under jit
     return level + sm.weight * (reading - level)
@@ -523,6 +533,8 @@ def smooth_clipped(level, reading, weight):
 
 
 CASES = [
+    # donating answers come first: the answers after them show that the cases survive
+    wrong("3.1", "inputs-unchanged", update_state_donates),
     wrong("3.1", "no-leaked-tracers", update_state_sets_holder),
     wrong("3.1", "globals-unchanged", update_state_sets_holder, label="update_state_sets_holder-eager"),
     wrong("3.1", "no-leaked-tracers", update_state_sets_global),
@@ -584,6 +596,7 @@ CASES = [
     right("3.3", cumulative_log_slices),
     right("3.3", cumulative_log_associative_scan),
     right("3.3", cumulative_log_numpy),
+    wrong("3.4", "inputs-unchanged", smooth_donates_level),
     wrong("3.4", "matches-reference", smooth_reads_attribute),
     wrong("3.4", "matches-reference", smooth_hard_coded_weight),
     wrong("3.4", "jit-follows-arguments", smooth_via_method),
