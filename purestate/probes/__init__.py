@@ -50,6 +50,8 @@ from purestate.probes.state import (
     leaves_are_arrays,
 )
 from purestate.probes.tracing import (
+    donated_bytes,
+    donates_argument,
     jaxpr_primitives,
     jit_matches_eager,
     keeps_no_tracers,
@@ -63,7 +65,7 @@ __all__ = [
     "Answer", "Case", "Probe", "ProbeFailure", "case", "reference", "fresh_jit", "fresh_keys", "signature_text",
     "matches_reference", "satisfies", "fresh_result_each_call",
     "inputs_unchanged", "deterministic", "returns_fresh_object", "globals_unchanged",
-    "jit_matches_eager", "traces_once", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
+    "jit_matches_eager", "traces_once", "donates_argument", "donated_bytes", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",
     "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count",
     "vmap_matches_loop", "mapped_device_counts", "runs_on_devices", "psum_device_spans", "psum_over_devices",

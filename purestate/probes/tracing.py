@@ -186,3 +186,74 @@ def keeps_no_tracers(
                 raise
 
     return Probe(key, description or f"{name} keeps no tracer after a trace ends", run, hint)
+
+
+def donated_bytes(fn: Callable[..., Any], *args: Any) -> int | None:
+    """Bytes of ``fn``'s arguments that its compiled program aliases to outputs (donation).
+
+    ``fn`` is a ``jax.jit`` function; it is lowered and compiled for ``args`` (not run).
+    ``None`` when the backend gives no memory analysis. On JAX 0.12.0.1 (CPU) a donated
+    ``float32[8, 4]`` argument whose buffer an output reuses gives 128; no donation, or a
+    donation the program cannot use, gives 0.
+    """
+    analysis = fn.lower(*args).compile().memory_analysis()
+    if analysis is None:
+        return None
+    return int(analysis.alias_size_in_bytes)
+
+
+def donates_argument(
+    name: str,
+    cases: Sequence[Case],
+    argnum: int = 0,
+    *,
+    key: str = "donates-argument",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """The answer is a ``jax.jit`` function that donates argument ``argnum``, and the donation is used.
+
+    For each case, two checks: the compiled program (``answer.lower(*args).compile()``)
+    aliases at least as many bytes as the leaves of argument ``argnum`` hold
+    (``memory_analysis().alias_size_in_bytes``), so the output reuses that buffer; and a
+    call with fresh JAX arrays for that argument deletes them (``is_deleted()``), so the
+    donation happened at run time. A plain function, a ``jax.jit`` without donation, a
+    donation of another argument and a donating ``jax.jit`` wrapped in an outer one (where
+    the inner donation does nothing) all fail. Arguments are copied into fresh JAX arrays
+    first: the case's own values are never deleted.
+    """
+    label = description or f"{name} is a jax.jit function that donates its argument {argnum + 1}, and the output reuses its buffer"
+
+    def fresh(args: tuple[Any, ...]) -> tuple[Any, ...]:
+        donated = jax.tree.map(lambda leaf: jax.numpy.array(leaf, copy=True), args[argnum])
+        return (*args[:argnum], donated, *args[argnum + 1:])
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        if not callable(getattr(fn, "lower", None)):
+            _fail(
+                f"{name} is not a jax.jit function (it has no .lower): donation is an option of "
+                "jax.jit (donate_argnums or donate_argnames)"
+            )
+        for make in cases:
+            args = fresh(make())
+            leaves = jax.tree.leaves(args[argnum])
+            needed = sum(int(leaf.nbytes) for leaf in leaves)
+            aliased = answer.call_transformed(f"{name}.lower(...).compile()", donated_bytes, fn, *args)
+            if aliased is not None and aliased < needed:
+                _fail(
+                    f"the compiled {name} reuses {aliased} bytes of its arguments for its outputs; "
+                    f"argument {argnum + 1} alone holds {needed} bytes: it is not donated, or its "
+                    "donation cannot be used"
+                )
+            args = fresh(make())
+            leaves = jax.tree.leaves(args[argnum])
+            answer.call(name, *args)
+            kept = [leaf for leaf in leaves if not leaf.is_deleted()]
+            if kept:
+                _fail(
+                    f"after a call, {len(kept)} of the {len(leaves)} arrays of argument {argnum + 1} "
+                    "are still alive: the call did not donate them"
+                )
+
+    return Probe(key, label, run, hint)

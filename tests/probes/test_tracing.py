@@ -64,3 +64,29 @@ def test_keeps_no_tracers_sees_a_tracer_kept_by_the_answers_own_jit() -> None:
     assert verdict(probe, counts) is None
     assert "leaked a tracer" in verdict(probe, stashes)
     assert "ZeroDivisionError" in verdict(probe, lambda x: 1 / 0)
+
+
+def test_donates_argument_sees_the_alias_and_the_deleted_input() -> None:
+    import warnings
+
+    import numpy as np
+
+    def write_first(buffer, value):
+        return buffer.at[0].set(value)
+
+    cases = [probes.case(np.zeros((8, 4), np.float32), np.ones(4, np.float32))]
+    probe = probes.donates_argument("f", cases, 0)
+    assert probe.key == "donates-argument"
+    donated = jax.jit(write_first, donate_argnums=0)
+    assert verdict(probe, donated) is None
+    assert verdict(probe, jax.jit(write_first, donate_argnames="buffer")) is None
+    assert probes.donated_bytes(donated, *cases[0]()) == 128
+    assert "not a jax.jit function" in verdict(probe, write_first)
+    assert "reuses 0 bytes" in verdict(probe, jax.jit(write_first))
+    nested = jax.jit(lambda b, v: donated(b, v))  # the inner donation does nothing
+    assert "reuses 0 bytes" in verdict(probe, nested)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Some donated buffers were not usable"
+        wrong_one = jax.jit(write_first, donate_argnums=1)
+        assert "reuses 0 bytes" in verdict(probe, wrong_one)
+    assert cases[0]()[0].shape == (8, 4)  # the case's own arrays are never donated

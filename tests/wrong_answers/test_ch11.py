@@ -1,0 +1,252 @@
+"""Chapter 11 · The cost of functional updates: known answers to 11.1 and 11.2."""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tests.wrong_answers.helpers import parametrize, right, wrong
+
+# 11.1 · insert(buffer, step, row) ----------------------------------------------------------
+
+
+@jax.jit
+def insert_not_donated(buffer, step, row):  # the update is right; the buffer is copied
+    return buffer.at[step % buffer.shape[0]].set(row)
+
+
+def insert_not_jitted(buffer, step, row):  # eager .at[].set: a copy every call
+    return jnp.asarray(buffer).at[step % buffer.shape[0]].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=2)  # "donate the data we write": the wrong argument
+def insert_donates_row(buffer, step, row):
+    return buffer.at[step % buffer.shape[0]].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _insert_inner(buffer, step, row):
+    return buffer.at[step % buffer.shape[0]].set(row)
+
+
+@jax.jit
+def insert_nested(buffer, step, row):  # the inner donation does nothing inside an outer jit
+    return _insert_inner(buffer, step, row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_no_wrap(buffer, step, row):  # past the end: JAX drops the update silently
+    return buffer.at[step].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_hard_coded_capacity(buffer, step, row):
+    return buffer.at[step % 5].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_shifts(buffer, step, row):  # a FIFO that shifts: same shape, other positions
+    return jnp.concatenate([buffer[1:], row[None]])
+
+
+@functools.partial(jax.jit, donate_argnums=0, static_argnums=1)  # "the index must be concrete"
+def insert_static_step(buffer, step, row):
+    return buffer.at[step % buffer.shape[0]].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_half_precision(buffer, step, row):  # "the buffer is only for replay"
+    return buffer.at[step % buffer.shape[0]].set(row.astype(jnp.float16))
+
+
+insert_log: list = []
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_logs(buffer, step, row):
+    insert_log.append(step)  # a tracer, once per trace
+    return buffer.at[step % buffer.shape[0]].set(row)
+
+
+# right answers, written differently
+
+
+@functools.partial(jax.jit, donate_argnames="buffer")
+def insert_by_name(buffer, step, row):
+    return buffer.at[jnp.remainder(step, buffer.shape[0])].set(row)
+
+
+def _dynamic_update(buffer, step, row):
+    index = step % buffer.shape[0]
+    return jax.lax.dynamic_update_slice(buffer, row[None, :].astype(buffer.dtype), (index, 0))
+
+
+insert_dynamic_update_slice = jax.jit(_dynamic_update, donate_argnums=(0,))
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_where(buffer, step, row):
+    rows = jnp.arange(buffer.shape[0])[:, None]
+    return jnp.where(rows == step % buffer.shape[0], row, buffer)
+
+
+CASES = [
+    wrong("11.1", "donates-buffer", insert_not_donated),
+    wrong("11.1", "donates-buffer", insert_not_jitted),
+    wrong("11.1", "donates-buffer", insert_donates_row),
+    wrong("11.1", "donates-buffer", insert_nested),
+    wrong("11.1", "matches-reference", insert_no_wrap),
+    wrong("11.1", "matches-reference", insert_hard_coded_capacity),
+    wrong("11.1", "matches-reference", insert_shifts),
+    wrong("11.1", "matches-reference", insert_half_precision),
+    wrong("11.1", "compiles-once", insert_static_step),
+    wrong("11.1", "no-leaked-tracers", insert_logs),
+    right("11.1", insert_by_name),
+    right("11.1", insert_dynamic_update_slice, label="insert_dynamic_update_slice"),
+    right("11.1", insert_where),
+]
+
+# 11.2 · train(sgd_step, w, x, y, steps) -------------------------------------------------------
+
+
+def mse(w, x, y):
+    return jnp.mean((x @ w - y) ** 2)
+
+
+def train_as_given(sgd_step, w, x, y, steps):  # the first step donates the caller's w
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_copies_every_step(sgd_step, w, x, y, steps):  # safe, and two copies at every step
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(jnp.copy(w), x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_asarray(sgd_step, w, x, y, steps):  # jnp.asarray of an array is that array
+    w = jnp.asarray(w)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_device_put(sgd_step, w, x, y, steps):  # so is jax.device_put to where it already is
+    w = jax.device_put(w)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_checks_progress(sgd_step, w, x, y, steps):  # reads the donated w after the step
+    w = jnp.copy(w)
+    losses = []
+    for _ in range(steps):
+        new_w, loss = sgd_step(w, x, y)
+        if float(jnp.max(jnp.abs(new_w - w))) < 1e-6:
+            break
+        w = new_w
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_loss_after_update(sgd_step, w, x, y, steps):  # logs the loss at the new w
+    w = jnp.copy(w)
+    losses = []
+    for _ in range(steps):
+        w, _ = sgd_step(w, x, y)
+        losses.append(mse(w, x, y))
+    return w, jnp.stack(losses)
+
+
+def train_own_step(sgd_step, w, x, y, steps):  # "donation is the problem": its own step, no donation
+    losses = []
+    for _ in range(steps):
+        loss, grad = jax.value_and_grad(mse)(w, x, y)
+        w = w - 0.1 * grad
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_returns_first_copy(sgd_step, w, x, y, steps):  # keeps the first copy "for safety"
+    start = jnp.copy(w)
+    current = start
+    losses = []
+    for _ in range(steps):
+        current, loss = sgd_step(current, x, y)
+        losses.append(loss)
+    return start, jnp.stack(losses)
+
+
+train_history: list = []
+
+
+def train_keeps_history(sgd_step, w, x, y, steps):  # every step's w kept "for plotting"
+    w = jnp.copy(w)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        train_history.append(w)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+# right answers, written differently
+
+
+def train_copy_method(sgd_step, w, x, y, steps):
+    w = w.copy()
+    losses = jnp.zeros(steps)
+    for t in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses = losses.at[t].set(loss)
+    return w, losses
+
+
+def train_deepcopy_floats(sgd_step, w, x, y, steps):
+    w = copy.deepcopy(w)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x=x, y=y)
+        losses.append(float(loss))
+    return w, jnp.array(losses)
+
+
+def train_numpy_start(sgd_step, w, x, y, steps):
+    state = np.array(w)  # a host copy: the first step transfers it, and donates the transfer
+    losses = []
+    for _ in range(steps):
+        state, loss = sgd_step(state, x, y)
+        losses.append(loss)
+    return state, jnp.stack(losses)
+
+
+CASES += [
+    wrong("11.2", "callers-w-survives", train_as_given),
+    wrong("11.2", "callers-w-survives", train_asarray),
+    wrong("11.2", "callers-w-survives", train_device_put),
+    wrong("11.2", "recycles-buffers", train_copies_every_step),
+    wrong("11.2", "no-deleted-reads", train_checks_progress),
+    wrong("11.2", "results", train_loss_after_update),
+    wrong("11.2", "results", train_returns_first_copy),
+    wrong("11.2", "recycles-buffers", train_own_step),
+    wrong("11.2", "globals-unchanged", train_keeps_history),
+    right("11.2", train_copy_method),
+    right("11.2", train_deepcopy_floats),
+    right("11.2", train_numpy_start),
+]
+
+test_known_answer = parametrize(CASES)
