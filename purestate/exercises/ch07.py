@@ -1,12 +1,15 @@
-"""Chapter 7 · Randomness is state: exercises 7.1–7.2.
+"""Chapter 7 · Randomness is state: exercises 7.1–7.3.
 
 Random values differ between JAX versions, so no probe compares against stored samples:
-they check shapes, statistics, determinism in the key, key reuse (under
-``jax.debug_key_reuse``) and the structure of the traced program.
+they check shapes, dtypes, statistics, determinism in the key, key reuse (under
+``jax.debug_key_reuse``), numbers shared between draws, and the structure of the traced
+program. Every statistical probe runs on fixed keys (so its verdict never changes from run
+to run) and states its false-reject probability for a right answer.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import jax
@@ -25,7 +28,36 @@ from purestate.registry import Exercise, register
 TIME_LIMIT_S = 15.0
 
 
+def _float_dtype_problem(result: Any, what: str) -> str | None:
+    """Floats of at least 32 bits (float16 and bfloat16 lose most digits of a sample)."""
+    dtype = jnp.asarray(result).dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+        return f"expected floating-point {what}, got dtype {dtype}"
+    if dtype.itemsize < 4:
+        return f"expected {what} of dtype float32 (the samplers' default), got {dtype}: too few digits"
+    return None
+
+
+def _mean_and_std_problem(values: np.ndarray) -> str | None:
+    # For n = 1024 standard normal values the mean has standard error 1/32 and the standard
+    # deviation about 1/45: 0.17 is 5.4 and 0.12 is 5.4 standard errors, so a right answer
+    # fails either with probability below 1e-7 (and the keys are fixed: the verdict is too).
+    mean, std = values.mean(), values.std()
+    if abs(mean) > 0.17 or abs(std - 1.0) > 0.12:
+        return (
+            f"{values.size} samples have mean {mean:.2f} and standard deviation {std:.2f}; "
+            "a standard normal has mean 0 and standard deviation 1"
+        )
+    return None
+
+
 # 7.1 ---------------------------------------------------------------------------------
+
+
+@probes.reference
+def reference_sample_steps(key: jax.Array, n_steps: int, shape: tuple[int, ...]) -> jax.Array:
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda step_key: jax.random.normal(step_key, shape))(step_keys)
 
 
 SAMPLE_CASES = (
@@ -40,28 +72,31 @@ def _has_shape(args: tuple[Any, ...], result: Any) -> str | None:
     expected = (n_steps, *shape)
     if np.shape(result) != expected:
         return f"expected an array of shape {expected}, got {short(result)}"
-    if not jnp.issubdtype(jnp.asarray(result).dtype, jnp.floating):
-        return f"expected floating-point samples, got dtype {jnp.asarray(result).dtype}"
     return None
+
+
+def _sample_dtype(args: tuple[Any, ...], result: Any) -> str | None:
+    return _float_dtype_problem(result, "samples")
 
 
 def _standard_normal(args: tuple[Any, ...], result: Any) -> str | None:
-    samples = np.asarray(result, dtype=np.float64).ravel()
-    mean, std = samples.mean(), samples.std()
-    if abs(mean) > 0.15 or abs(std - 1.0) > 0.12:  # about 5 standard errors for 1024 samples
-        return (
-            f"{samples.size} samples have mean {mean:.2f} and standard deviation {std:.2f}; "
-            "a standard normal has mean 0 and standard deviation 1"
-        )
-    return None
+    return _mean_and_std_problem(np.asarray(result, dtype=np.float64).ravel())
 
 
-def _steps_differ(args: tuple[Any, ...], result: Any) -> str | None:
-    rows = np.asarray(result).reshape(len(result), -1)
-    for i in range(len(rows)):
-        for j in range(i):
-            if np.array_equal(rows[i], rows[j]):
-                return f"steps {j} and {i} hold the same samples: one key was used for both"
+def _steps_independent(args: tuple[Any, ...], result: Any) -> str | None:
+    rows = np.asarray(result, dtype=np.float64).reshape(len(result), -1)
+    for i, j in itertools.combinations(range(len(rows)), 2):
+        if np.array_equal(rows[i], rows[j]):
+            return f"steps {i} and {j} hold the same samples: one key was used for both"
+        # Rows of 256 independent samples have a correlation with standard deviation 1/16:
+        # 0.4 is 6.4 of those, false-reject probability below 1e-9 for the 6 pairs.
+        if rows.shape[1] >= 256:
+            r = np.corrcoef(rows[i], rows[j])[0, 1]
+            if abs(r) > 0.4:
+                return (
+                    f"steps {i} and {j} have correlation {r:.2f}; independent steps have a "
+                    "correlation near 0: are their keys related?"
+                )
     return None
 
 
@@ -72,35 +107,65 @@ register(Exercise(
     probes=(
         probes.satisfies(
             "sample_steps", SAMPLE_CASES, _has_shape, jit=True, static_argnums=SAMPLE_STATIC,
-            key="shape", description="sample_steps returns floats of shape (n_steps, *shape)",
+            key="shape", description="sample_steps returns an array of shape (n_steps, *shape)",
+            hint="Read n_steps and shape from the arguments; nothing about the size is fixed.",
+        ),
+        probes.satisfies(
+            "sample_steps", SAMPLE_CASES[:1], _sample_dtype, jit=True, static_argnums=SAMPLE_STATIC,
+            key="dtype", description="the samples are float32",
+            hint="Keep the sampler's default dtype, float32: half precision keeps only about 3 digits.",
         ),
         probes.satisfies(
             "sample_steps", SAMPLE_CASES[:1], _standard_normal, jit=True, static_argnums=SAMPLE_STATIC,
             key="standard-normal", description="the samples have mean 0 and standard deviation 1",
+            hint="Standard normal samples come from jax.random.normal, with no scaling or shift.",
         ),
         probes.satisfies(
-            "sample_steps", SAMPLE_CASES, _steps_differ, jit=True, static_argnums=SAMPLE_STATIC,
-            key="steps-differ", description="every step draws different numbers",
+            "sample_steps", SAMPLE_CASES, _steps_independent, jit=True, static_argnums=SAMPLE_STATIC,
+            key="steps-differ", description="every step draws different, uncorrelated numbers",
+            hint=(
+                "Two steps with the same numbers were drawn with the same key. Which key does "
+                "each step draw with, and is it really a new one each time?"
+            ),
         ),
-        probes.uses_primitive(
-            "sample_steps", SAMPLE_CASES[0], {"random_split", "random_fold_in"},
+        probes.draws_from_keys(
+            "sample_steps", (SAMPLE_CASES[0], case(jax.random.key(2), 6, ())), lambda args: args[1],
             static_argnums=SAMPLE_STATIC, key="key-per-step",
-            description="sample_steps derives a key per step (split or fold_in)",
+            description="sample_steps draws from n_steps keys, one per step",
+            hint=(
+                "One draw of shape (n_steps, *shape) from one key gives random numbers, but "
+                "not a key per step: make n_steps keys from `key` and draw each step with one."
+            ),
         ),
         # Eagerly only: every reuse shows in the plain call, and jit-matches-eager compiles it.
-        probes.no_key_reuse("sample_steps", SAMPLE_CASES[:1], jit=False),
-        probes.deterministic("sample_steps", SAMPLE_CASES[:1]),
-        probes.varies_with(
-            "sample_steps", ((SAMPLE_CASES[0], case(jax.random.key(1), 4, (256,))),),
-            key="varies-with-key", description="a different key gives different samples",
+        probes.no_key_reuse(
+            "sample_steps", SAMPLE_CASES[1:2], jit=False,
+            hint="A key that was split or drawn with is used up: draw only with keys that are still fresh.",
         ),
-        probes.jit_matches_eager("sample_steps", SAMPLE_CASES[:1], static_argnums=SAMPLE_STATIC),
+        probes.deterministic("sample_steps", SAMPLE_CASES[1:2], hint="Draw only from keys derived from `key`."),
+        probes.varies_with(
+            "sample_steps", ((SAMPLE_CASES[1], case(jax.random.key(5), 3, (2, 2))),),
+            key="varies-with-key", description="a different key gives different samples",
+            hint="Derive every key from the argument `key`, never from a global or a fixed seed.",
+        ),
+        probes.jit_matches_eager("sample_steps", SAMPLE_CASES[1:2], static_argnums=SAMPLE_STATIC),
+        probes.globals_unchanged(
+            "sample_steps", SAMPLE_CASES[1:2],
+            hint="Keep no key or sample outside the function: what it computes leaves as the return value.",
+        ),
+        probes.no_leaked_tracers(
+            "sample_steps", SAMPLE_CASES[1:2], static_argnums=SAMPLE_STATIC,
+            hint="Do not store keys or samples in a global or an attribute: under jit they are tracers.",
+        ),
     ),
     hints=(
         (
-            "Make one key per step from the key you are given: `jax.random.split(key, n_steps)` "
-            "(then `jax.vmap` a draw over the keys), or `jax.random.fold_in(key, step)`. "
-            "Draw each step with its own key and never use `key` itself for a draw."
+            "Each step needs a key of its own, made from `key`: `jax.random.split` can make "
+            "many keys at once, and `jax.random.fold_in` makes the key of one step."
+        ),
+        (
+            "With an array of n_steps keys, `jax.vmap` runs one draw of `shape` per key; a "
+            "Python loop over the steps works too. Never draw with `key` itself after splitting it."
         ),
     ),
     time_limit_s=TIME_LIMIT_S,
@@ -111,12 +176,13 @@ register(Exercise(
 
 WALK_CASES = (case(jax.random.key(1), 12),)
 WALK_STATIC = (1,)  # n is the scan length: static under jax.jit
-LONG_WALKS = (case(jax.random.key(3), 64), case(jax.random.key(4), 64))
+LONG_WALKS = (case(jax.random.key(3), 256), case(jax.random.key(4), 256))
+SHORT_WALKS = (case(jax.random.key(5), 1),)
 
 
 def _steps_of(result: Any) -> np.ndarray:
-    positions = np.asarray(result)
-    return np.diff(np.concatenate([[0], positions.ravel()]))
+    positions = np.asarray(result, dtype=np.float64)
+    return np.diff(np.concatenate([[0.0], positions.ravel()]))
 
 
 def _walk_shape(args: tuple[Any, ...], result: Any) -> str | None:
@@ -126,6 +192,16 @@ def _walk_shape(args: tuple[Any, ...], result: Any) -> str | None:
     positions = np.asarray(result)
     if not np.issubdtype(positions.dtype, np.number) or not np.array_equal(positions, np.round(positions)):
         return f"expected whole-number positions, got {short(result)}"
+    return None
+
+
+def _walk_dtype(args: tuple[Any, ...], result: Any) -> str | None:
+    dtype = jnp.asarray(result).dtype
+    if dtype.itemsize < 4:
+        return (
+            f"the positions have dtype {dtype}, which cannot hold every position of a long walk "
+            f"(int8 wraps past 127, float16 skips whole numbers past 2048): use int32 or float32"
+        )
     return None
 
 
@@ -150,10 +226,21 @@ def _plus_minus_one(args: tuple[Any, ...], result: Any) -> str | None:
 def _steps_vary(args: tuple[Any, ...], result: Any) -> str | None:
     steps = _steps_of(result)
     up = int(np.sum(steps > 0))
-    if not 0.25 * steps.size <= up <= 0.75 * steps.size:  # 4 standard deviations for 64 steps
+    # 256 fair steps: the number of +1 steps has mean 128 and standard deviation 8, and the
+    # correlation of consecutive steps has standard deviation 1/16. The bounds are 5.5 and
+    # 5.6 standard deviations: false-reject probability below 2e-7 for the two walks.
+    if not 84 <= up <= 172:
         return (
             f"{up} of {steps.size} steps are +1; a fair ±1 walk has about half: "
             "is the same key used for every step?"
+        )
+    if np.all(steps == steps[0]):
+        return "every step is the same"
+    lag_one = np.corrcoef(steps[:-1], steps[1:])[0, 1]
+    if abs(lag_one) > 0.35:
+        return (
+            f"consecutive steps have correlation {lag_one:.2f}; independent steps have a "
+            "correlation near 0: does each step get a new key?"
         )
     return None
 
@@ -166,46 +253,228 @@ register(Exercise(
         probes.uses_primitive(
             "random_walk", WALK_CASES[0], {"scan"}, static_argnums=WALK_STATIC,
             key="uses-scan", description="random_walk loops with lax.scan",
+            hint="The loop over the steps is a jax.lax.scan (or a lax.fori_loop), not a Python loop or a cumsum.",
         ),
         probes.loop_carries(
             "random_walk", WALK_CASES[0], probes.is_prng_key, what="a PRNG key",
             static_argnums=WALK_STATIC, key="key-in-carry",
             description="the scan carries the PRNG key and splits it on every step",
+            hint=(
+                "The key is state: it goes into the scan's carry, and every step puts a new key "
+                "back into the carry. Keys made up front and scanned over are not carried."
+            ),
         ),
         probes.program_size_independent_of_length(
-            "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC,
+            "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC, recursive=True,
+            hint="A Python loop is unrolled into the traced program: loop with lax.scan.",
         ),
         probes.satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS, _walk_shape, jit=True, static_argnums=WALK_STATIC,
+            "random_walk", WALK_CASES + LONG_WALKS + SHORT_WALKS, _walk_shape, jit=True,
+            static_argnums=WALK_STATIC,
             key="shape", description="random_walk returns n whole-number positions",
+            hint="One position per step: the scan's length is n, and nothing about it is fixed.",
         ),
         probes.satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS, _first_is_a_step, jit=True, static_argnums=WALK_STATIC,
+            "random_walk", WALK_CASES, _walk_dtype, jit=True, static_argnums=WALK_STATIC,
+            key="dtype", description="the positions are int32 or float32",
+            hint="Start the position as a 32-bit number: a narrow type overflows on long walks.",
+        ),
+        probes.satisfies(
+            "random_walk", WALK_CASES + LONG_WALKS + SHORT_WALKS, _first_is_a_step, jit=True,
+            static_argnums=WALK_STATIC,
             key="first-position", description="positions[0] is the position after the first step",
+            hint="Emit the position after adding the step, not before.",
         ),
         probes.satisfies(
             "random_walk", WALK_CASES + LONG_WALKS, _plus_minus_one, jit=True, static_argnums=WALK_STATIC,
             key="steps-plus-minus-one", description="every step is +1 or -1",
+            hint="A step is +1 or -1, each with probability 1/2: never 0, never 2.",
         ),
         probes.satisfies(
             "random_walk", LONG_WALKS, _steps_vary, jit=True, static_argnums=WALK_STATIC,
-            key="steps-vary", description="about half of the steps are +1, half -1",
+            key="steps-vary", description="about half of the steps are +1, and consecutive steps are independent",
+            hint="Each step must draw with a fresh key: split the carried key in every step.",
         ),
-        probes.deterministic("random_walk", WALK_CASES[:1]),
+        probes.deterministic("random_walk", WALK_CASES[:1], hint="Draw only from keys derived from `key`."),
         # Both under jit: an eager lax.scan compiles its body again on every call.
         probes.varies_with(
             "random_walk", ((case(jax.random.key(0), 12), case(jax.random.key(1), 12)),),
             jit=True, static_argnums=WALK_STATIC,
             key="varies-with-key", description="a different key gives a different walk",
+            hint="Start the carry from the argument `key`, never from a global or a fixed seed.",
         ),
-        probes.no_key_reuse("random_walk", WALK_CASES[:1], eager=False, static_argnums=WALK_STATIC),
+        probes.no_key_reuse(
+            "random_walk", WALK_CASES[:1], eager=False, static_argnums=WALK_STATIC,
+            hint="In the body, a key used for a draw must not also go back into the carry.",
+        ),
         probes.jit_matches_eager("random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC),
+        probes.globals_unchanged(
+            "random_walk", SHORT_WALKS,
+            hint="Keep no key or position outside the function: the walk leaves as the return value.",
+        ),
+        probes.no_leaked_tracers(
+            "random_walk", SHORT_WALKS, static_argnums=WALK_STATIC,
+            hint="Do not store keys or positions in a global or an attribute: under jit they are tracers.",
+        ),
     ),
     hints=(
         (
-            "Carry `(key, position)` through `jax.lax.scan(step, (key, 0), length=n)`. In `step`, "
-            "split the key, draw the step with the subkey (`jnp.where(jax.random.bernoulli(subkey), 1, -1)`), "
-            "add it to the position, and return `((new_key, new_position), new_position)`."
+            "The scan's carry holds the walk's whole state: the key and the position. Each step "
+            "splits the key, draws ±1 with one half, and carries the other half on."
+        ),
+        (
+            "`jax.random.bernoulli` gives a fair coin flip, and `jnp.where` turns it into +1 or "
+            "-1. The scan's second output, stacked over the steps, is the positions array: emit "
+            "the position after the step. Give the scan `length=n`."
+        ),
+    ),
+    time_limit_s=TIME_LIMIT_S,
+))
+
+# 7.3 ---------------------------------------------------------------------------------
+# Diagnose and fix: an initialiser that mixes jax.random.split and jax.random.fold_in. With
+# JAX's default (jax_threefry_partitionable), fold_in(key, i) is the same key as
+# split(key, n)[i], so the bias of layer i repeats the first numbers of its weights, and
+# jax.debug_key_reuse does not see it. The probes prove that no two arrays share numbers.
+
+
+@probes.reference
+def reference_init_layers(key: jax.Array, sizes: tuple[int, ...]) -> list[tuple[jax.Array, jax.Array]]:
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = jax.random.split(layer_key)
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return layers
+
+
+LAYER_SMALL = case(jax.random.key(0), (4, 8, 3))  # arrays of at most 32 values: see _no_shared_numbers
+LAYER_STATS = case(jax.random.key(2), (64, 16))  # 1040 values for the mean and standard deviation
+LAYER_CASES = (LAYER_SMALL, LAYER_STATS)
+LAYER_STATIC = (1,)  # sizes is a tuple of Python ints: static under jax.jit
+
+
+def _arrays_of(result: Any) -> list[np.ndarray]:
+    return [np.asarray(array) for layer in result for array in layer]
+
+
+def _layers_shape(args: tuple[Any, ...], result: Any) -> str | None:
+    _, sizes = args
+    expected = [((m, n), (n,)) for m, n in zip(sizes[:-1], sizes[1:])]
+    if not isinstance(result, (list, tuple)) or len(result) != len(expected):
+        return f"expected a list of {len(expected)} (w, b) pairs for sizes {sizes}, got {short(result)}"
+    for index, (layer, (w_shape, b_shape)) in enumerate(zip(result, expected)):
+        if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+            return f"layer {index}: expected a pair (w, b), got {short(layer)}"
+        got = (np.shape(layer[0]), np.shape(layer[1]))
+        if got != (w_shape, b_shape):
+            return f"layer {index}: expected w of shape {w_shape} and b of shape {b_shape}, got {got[0]} and {got[1]}"
+    return None
+
+
+def _layers_dtype(args: tuple[Any, ...], result: Any) -> str | None:
+    for index, layer in enumerate(result):
+        for name, array in zip(("w", "b"), layer):
+            problem = _float_dtype_problem(array, "values")
+            if problem:
+                return f"layer {index}, {name}: {problem}"
+    return None
+
+
+def _layers_standard_normal(args: tuple[Any, ...], result: Any) -> str | None:
+    return _mean_and_std_problem(np.concatenate([a.ravel() for a in _arrays_of(result)]).astype(np.float64))
+
+
+def _no_shared_numbers(args: tuple[Any, ...], result: Any) -> str | None:
+    # Two float32 normal samples from distinct keys are equal with probability 2**-23 (the
+    # uniform behind them has 23 random bits). The arrays here hold at most 32 values, so a
+    # pair of arrays has fewer than 1e-4 equal values on average, and 3 or more with
+    # probability below 1e-12: the false-reject probability of this probe is below 1e-11.
+    # Arrays drawn from one key (or from fold_in(key, i) and split(key, n)[i], the same
+    # key) share min(size) values.
+    arrays = _arrays_of(result)
+    names = [f"{name}{index}" for index in range(len(result)) for name in ("w", "b")]
+    for (i, a), (j, b) in itertools.combinations(enumerate(arrays), 2):
+        shared = np.intersect1d(a.ravel(), b.ravel()).size
+        if shared >= 3:
+            return (
+                f"{names[i]} and {names[j]} share {shared} numbers: they were drawn from the same "
+                "key, or from two keys that are equal"
+            )
+    for name, a in zip(names, arrays):
+        repeated = a.size - np.unique(a.ravel()).size
+        if repeated >= 3:
+            return f"{name} repeats {repeated} of its numbers: its rows or columns were drawn from one key"
+    return None
+
+
+register(Exercise(
+    id="7.3",
+    signature="init_layers(key, sizes)",
+    objects=("init_layers",),
+    probes=(
+        probes.satisfies(
+            "init_layers", LAYER_CASES, _layers_shape,
+            key="shape", description="init_layers returns one (w, b) pair per layer, w of shape (m, n), b of shape (n,)",
+            hint="Layer i maps sizes[i] inputs to sizes[i + 1] outputs: one pair per consecutive pair of sizes.",
+        ),
+        probes.satisfies(
+            "init_layers", LAYER_CASES[:1], _layers_dtype,
+            key="dtype", description="every array is float32",
+            hint="Keep the sampler's default dtype, float32.",
+        ),
+        probes.satisfies(
+            "init_layers", (LAYER_STATS,), _layers_standard_normal,
+            key="standard-normal", description="the values have mean 0 and standard deviation 1",
+            hint="Weights and biases are both drawn with jax.random.normal, unscaled.",
+        ),
+        probes.satisfies(
+            "init_layers", (LAYER_SMALL,), _no_shared_numbers,
+            key="independent-draws", description="no two arrays share their random numbers",
+            hint=(
+                "Two arrays that share numbers were drawn from equal keys. Compare the key data "
+                "(jax.random.key_data) of the keys your code makes for w and for b."
+            ),
+        ),
+        probes.draws_from_keys(
+            "init_layers", (case(jax.random.key(1), (2, 5, 5, 1)),), lambda args: 2 * (len(args[1]) - 1),
+            per="array", static_argnums=LAYER_STATIC, key="key-per-array",
+            description="init_layers draws from one key per array (two per layer)",
+            hint="Every weight matrix and every bias gets a key of its own.",
+        ),
+        # Under jit only: the traced check sees every reuse, and the eager probes above have
+        # already run the plain call.
+        probes.no_key_reuse(
+            "init_layers", LAYER_CASES[:1], eager=False, static_argnums=LAYER_STATIC,
+            hint="A key that was split or drawn with is used up: draw only with keys that are still fresh.",
+        ),
+        probes.deterministic("init_layers", LAYER_CASES[:1], hint="Derive every key from `key`."),
+        probes.varies_with(
+            "init_layers", ((LAYER_CASES[0], case(jax.random.key(5), (4, 8, 3))),),
+            key="varies-with-key", description="a different key gives different layers",
+            hint="Derive every key from the argument `key`, never from a global or a fixed seed.",
+        ),
+        probes.globals_unchanged(
+            "init_layers", LAYER_CASES[:1],
+            hint="Keep no key or array outside the function: the layers leave as the return value.",
+        ),
+        probes.no_leaked_tracers(
+            "init_layers", LAYER_CASES[:1], static_argnums=LAYER_STATIC,
+            hint="Do not store keys or arrays in a global or an attribute: under jit they are tracers.",
+        ),
+    ),
+    hints=(
+        (
+            "Run the given code and print jax.random.key_data of the key it uses for the weights "
+            "of layer 0 and of the key it uses for the bias of layer 0. Are they different keys?"
+        ),
+        (
+            "In JAX 0.12, jax.random.fold_in(key, i) is the same key as jax.random.split(key, n)[i], "
+            "and jax.debug_key_reuse does not notice. Derive every key from its parent with one "
+            "scheme only: split it, or fold in distinct numbers, never both."
+        ),
+        (
+            "One way: split `key` into one key per layer, and split each layer's key into a key "
+            "for w and a key for b."
         ),
     ),
     time_limit_s=TIME_LIMIT_S,

@@ -1,6 +1,8 @@
-"""Chapter 7 · Randomness is state: known wrong and right answers to 7.1 and 7.2."""
+"""Chapter 7 · Randomness is state: known wrong and right answers to 7.1, 7.2 and 7.3."""
 
 from __future__ import annotations
+
+import collections
 
 import jax
 import jax.numpy as jnp
@@ -77,6 +79,80 @@ def sample_steps_scan(key, n_steps, shape):
 
     _, samples = jax.lax.scan(step, key, length=n_steps)
     return samples
+
+
+def sample_one_draw_from_first_step_key(key, n_steps, shape):
+    step_keys = jax.random.split(key, n_steps)
+    return jax.random.normal(step_keys[0], (n_steps, *shape))  # one key, reshaped into steps
+
+
+def sample_every_step_from_first_key(key, n_steps, shape):
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.normal(step_keys[0], shape))(step_keys)  # k is never used
+
+
+def sample_hard_coded_steps(key, n_steps, shape):
+    step_keys = jax.random.split(key, 4)  # the length of the first example
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(step_keys)
+
+
+def sample_hard_coded_shape(key, n_steps, shape):
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.normal(k, (256,)))(step_keys)
+
+
+def sample_half_precision(key, n_steps, shape):
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.normal(k, shape, dtype=jnp.float16))(step_keys)
+
+
+def sample_alternating_keys(key, n_steps, shape):
+    # Two keys, alternated: a "fresh" key on every step, but only two different ones.
+    even, odd = jax.random.split(key)
+    return jnp.stack([jax.random.normal(even if i % 2 == 0 else odd, shape) for i in range(n_steps)])
+
+
+SAVED_KEYS = []
+
+
+def sample_saving_keys(key, n_steps, shape):
+    step_keys = jax.random.split(key, n_steps)
+    SAVED_KEYS.append(step_keys)  # "to replay the steps later"
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(step_keys)
+
+
+def sample_counting_calls(key, n_steps, shape):
+    sample_counting_calls.calls = getattr(sample_counting_calls, "calls", 0) + 1  # an attribute counter
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(step_keys)
+
+
+RECENT_SAMPLES = collections.deque(maxlen=4)
+
+
+def sample_logging_to_deque(key, n_steps, shape):
+    samples = jax.vmap(lambda k: jax.random.normal(k, shape))(jax.random.split(key, n_steps))
+    RECENT_SAMPLES.append(samples)
+    return samples
+
+
+def sample_steps_lax_map(key, n_steps, shape):
+    return jax.lax.map(lambda k: jax.random.normal(k, shape), jax.random.split(key, n_steps))
+
+
+def sample_steps_fold_in_offset(key, n_steps, shape):
+    # fold_in only (one scheme), step numbers from 1: still a fresh key per step.
+    rows = [jax.random.normal(jax.random.fold_in(key, step + 1), shape, dtype=jnp.float32) for step in range(n_steps)]
+    return jnp.stack(rows) if rows else jnp.zeros((0, *shape))
+
+
+def sample_steps_fori_loop(key, n_steps, shape):
+    def body(i, carry):
+        key, out = carry
+        key, subkey = jax.random.split(key)
+        return key, out.at[i].set(jax.random.normal(subkey, shape))
+
+    return jax.lax.fori_loop(0, n_steps, body, (key, jnp.zeros((n_steps, *shape))))[1]
 
 
 # 7.2 random_walk(key, n) ----------------------------------------------------------------
@@ -170,6 +246,209 @@ def walk_fori_loop(key, n):
     return positions
 
 
+def _walk_scan(key, n, start):
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1).astype(position.dtype)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, start), length=n)[1]
+
+
+def walk_int8_positions(key, n):
+    return _walk_scan(key, n, jnp.int8(0))  # "positions are small numbers": wraps past 127
+
+
+def walk_float16_positions(key, n):
+    return _walk_scan(key, n, jnp.float16(0))
+
+
+def walk_hard_coded_length(key, n):
+    return _walk_scan(key, 12, jnp.int32(0))  # the length of the first example
+
+
+def walk_carries_used_key(key, n):
+    def step(carry, _):
+        key, position = carry
+        _, subkey = jax.random.split(key)
+        position = position + _pm_one(subkey)
+        return (subkey, position), position  # carries the key it just drew with
+
+    _, positions = jax.lax.scan(step, (key, 0), length=n)
+    return positions
+
+
+def walk_fold_in_step_number(key, n):
+    def step(position, i):
+        position = position + _pm_one(jax.random.fold_in(key, i))  # key closed over, not carried
+        return position, position
+
+    _, positions = jax.lax.scan(step, 0, jnp.arange(n))
+    return positions
+
+
+WALK_LOG = []
+
+
+def walk_logging_final_key(key, n):
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + _pm_one(subkey)
+        return (key, position), position
+
+    (last_key, _), positions = jax.lax.scan(step, (key, 0), length=n)
+    WALK_LOG.append(last_key)  # "to continue the walk later"
+    return positions
+
+
+@jax.jit
+def _unrolled_steps(key, n):
+    positions, position = [], 0
+    for _ in range(n):
+        key, subkey = jax.random.split(key)
+        position = position + _pm_one(subkey)
+        positions.append(position)
+    return jnp.stack(positions)
+
+
+def walk_jitted_python_loop(key, n):
+    # A Python loop hidden in a nested jit, plus a scan that carries the key once around.
+    key = jax.lax.scan(lambda k, _: (jax.random.split(k)[0], None), key, length=1)[0]
+    return jax.jit(_unrolled_steps, static_argnums=1)(key, n)
+
+
+def walk_rademacher(key, n):
+    def step(carry, _):
+        key, position = carry
+        step_key, key = jax.random.split(key)
+        position = position + jax.random.rademacher(step_key, (), dtype=jnp.int32)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.zeros((), jnp.int32)), length=n)[1]
+
+
+def walk_float_position_two_keys(key, n):
+    def step(carry, _):
+        key, position = carry
+        key, coin_key, _unused = jax.random.split(key, 3)
+        position = position + 2.0 * jax.random.bernoulli(coin_key).astype(jnp.float32) - 1.0
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.float32(0.0)), length=n)[1]
+
+
+# 7.3 init_layers(key, sizes) --------------------------------------------------------------
+
+
+def layers_mixing_split_and_fold_in(key, sizes):
+    # The exercise's buggy code: fold_in(key, i) is split(key, n)[i], so b_i repeats w_i.
+    w_keys = jax.random.split(key, len(sizes) - 1)
+    layers = []
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append((jax.random.normal(w_keys[i], (m, n)), jax.random.normal(jax.random.fold_in(key, i), (n,))))
+    return layers
+
+
+def layers_fold_in_neighbours(key, sizes):
+    # fold_in only, but layer i's bias uses the number of layer i + 1's weights.
+    layers = []
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = jax.random.normal(jax.random.fold_in(key, i), (m, n))
+        b = jax.random.normal(jax.random.fold_in(key, i + 1), (n,))
+        layers.append((w, b))
+    return layers
+
+
+def layers_one_split_for_all(key, sizes):
+    w_key, b_key = jax.random.split(key)  # outside the loop: every layer gets the same two keys
+    return [(jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))) for m, n in zip(sizes[:-1], sizes[1:])]
+
+
+def layers_bias_from_weight_key(key, sizes):
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        layers.append((jax.random.normal(layer_key, (m, n)), jax.random.normal(layer_key, (n,))))
+    return layers
+
+
+def layers_split_twice(key, sizes):
+    w_keys = jax.random.split(key, len(sizes) - 1)
+    b_keys = jax.random.split(key, len(sizes) - 1)  # the same keys again
+    pairs = zip(sizes[:-1], sizes[1:])
+    return [(jax.random.normal(wk, (m, n)), jax.random.normal(bk, (n,))) for wk, bk, (m, n) in zip(w_keys, b_keys, pairs)]
+
+
+def layers_zero_bias(key, sizes):
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [(jax.random.normal(k, (m, n)), jnp.zeros(n)) for k, (m, n) in zip(keys, zip(sizes[:-1], sizes[1:]))]
+
+
+def layers_two_hard_coded(key, sizes):
+    k1, k2, k3, k4 = jax.random.split(key, 4)
+    return [
+        (jax.random.normal(k1, (sizes[0], sizes[1])), jax.random.normal(k2, (sizes[1],))),
+        (jax.random.normal(k3, (sizes[1], sizes[2])), jax.random.normal(k4, (sizes[2],))),
+    ]
+
+
+def layers_half_precision(key, sizes):
+    keys = jax.random.split(key, 2 * (len(sizes) - 1))
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    return [
+        (jax.random.normal(keys[2 * i], (m, n), jnp.bfloat16), jax.random.normal(keys[2 * i + 1], (n,), jnp.bfloat16))
+        for i, (m, n) in enumerate(pairs)
+    ]
+
+
+def layers_from_global_key(key, sizes):
+    return layers_split_per_layer(GLOBAL_KEY, sizes)
+
+
+def layers_split_per_layer(key, sizes):
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = jax.random.split(layer_key)
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return layers
+
+
+def layers_fold_in_only(key, sizes):
+    pairs = zip(sizes[:-1], sizes[1:])
+    return [
+        (jax.random.normal(jax.random.fold_in(key, 2 * i), (m, n)), jax.random.normal(jax.random.fold_in(key, 2 * i + 1), (n,)))
+        for i, (m, n) in enumerate(pairs)
+    ]
+
+
+def layers_nested_fold_in(key, sizes):
+    layers = []
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layer_key = jax.random.fold_in(key, i)
+        layers.append(
+            (jax.random.normal(jax.random.fold_in(layer_key, 0), (m, n)), jax.random.normal(jax.random.fold_in(layer_key, 1), (n,)))
+        )
+    return layers
+
+
+def layers_carried_key(key, sizes):
+    layers = []
+    for m, n in zip(sizes[:-1], sizes[1:]):
+        key, w_key, b_key = jax.random.split(key, 3)
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return tuple(layers)
+
+
+def layers_one_split_of_all_keys(key, sizes):
+    n_layers = len(sizes) - 1
+    keys = jax.random.split(key, 2 * n_layers)
+    return [
+        [jax.random.normal(keys[i], (m, n)), jax.random.normal(keys[n_layers + i], (n,))]
+        for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:]))
+    ]
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -183,6 +462,19 @@ CASES = [
     right("7.1", sample_steps_fold_in),
     right("7.1", sample_steps_python_loop),
     right("7.1", sample_steps_scan),
+    wrong("7.1", "key-per-step", sample_one_draw_from_first_step_key),
+    wrong("7.1", "steps-differ", sample_every_step_from_first_key),
+    wrong("7.1", "shape", sample_hard_coded_steps),
+    wrong("7.1", "shape", sample_hard_coded_shape),
+    wrong("7.1", "dtype", sample_half_precision),
+    wrong("7.1", "steps-differ", sample_alternating_keys),
+    wrong("7.1", "globals-unchanged", sample_saving_keys),
+    wrong("7.1", "no-leaked-tracers", sample_saving_keys, label="sample_saving_keys_leaks"),
+    wrong("7.1", "globals-unchanged", sample_counting_calls),
+    wrong("7.1", "globals-unchanged", sample_logging_to_deque),
+    right("7.1", sample_steps_lax_map),
+    right("7.1", sample_steps_fold_in_offset),
+    right("7.1", sample_steps_fori_loop),
     wrong("7.2", "uses-scan", walk_python_loop),
     wrong("7.2", "constant-program-size", walk_python_loop, label="walk_python_loop_grows"),
     wrong("7.2", "steps-vary", walk_key_never_split),
@@ -194,6 +486,31 @@ CASES = [
     wrong("7.2", "varies-with-key", walk_from_global_key),
     right("7.2", walk_scan_steps_then_cumsum),
     right("7.2", walk_fori_loop),
+    wrong("7.2", "dtype", walk_int8_positions),
+    wrong("7.2", "dtype", walk_float16_positions),
+    wrong("7.2", "shape", walk_hard_coded_length),
+    wrong("7.2", "no-key-reuse", walk_carries_used_key),
+    wrong("7.2", "key-in-carry", walk_fold_in_step_number),
+    wrong("7.2", "globals-unchanged", walk_logging_final_key),
+    wrong("7.2", "no-leaked-tracers", walk_logging_final_key, label="walk_logging_final_key_leaks"),
+    wrong("7.2", "constant-program-size", walk_jitted_python_loop),
+    right("7.2", walk_rademacher),
+    right("7.2", walk_float_position_two_keys),
+    wrong("7.3", "independent-draws", layers_mixing_split_and_fold_in),
+    wrong("7.3", "independent-draws", layers_fold_in_neighbours),
+    wrong("7.3", "independent-draws", layers_one_split_for_all),
+    wrong("7.3", "no-key-reuse", layers_one_split_for_all, label="layers_one_split_for_all_reuse"),
+    wrong("7.3", "independent-draws", layers_bias_from_weight_key),
+    wrong("7.3", "no-key-reuse", layers_split_twice),
+    wrong("7.3", "independent-draws", layers_zero_bias),
+    wrong("7.3", "shape", layers_two_hard_coded),
+    wrong("7.3", "dtype", layers_half_precision),
+    wrong("7.3", "varies-with-key", layers_from_global_key),
+    right("7.3", layers_split_per_layer),
+    right("7.3", layers_fold_in_only),
+    right("7.3", layers_nested_fold_in),
+    right("7.3", layers_carried_key),
+    right("7.3", layers_one_split_of_all_keys),
 ]
 
 test_known_answer = parametrize(CASES)
