@@ -1,7 +1,9 @@
 """The state doctor's bug gallery: functions as a learner writes them, and clean ones.
 
 ``BUGGY`` lists ``(kind, function, make_args)``: the doctor must report ``kind`` for the
-function called with ``make_args()`` (a fresh tuple of arguments on every call). ``CLEAN``
+function called with ``make_args()`` (a fresh tuple of arguments on every call), and no
+other kind except the ones ``ALSO`` allows (true findings of the same mistake: a tracer
+leaked into a global list is also a write outside the function). ``CLEAN``
 lists ``(function, make_args)``: the doctor must stay silent. ``tests/test_doctor.py`` runs
 them; chapter 14 shows some of them.
 """
@@ -354,6 +356,18 @@ def repeat_n(x, n):
     return x
 
 
+@jax.jit
+def jitted_branch(x):
+    if x.sum() > 0:
+        return x
+    return -x
+
+
+def zero_first(x):
+    x[0] = 0.0
+    return x
+
+
 def item_then_log(x):
     return jnp.log(x.max().item() + 1)
 
@@ -601,7 +615,11 @@ BUGGY = [
     ("not-traceable", keep_positive, V3),
     ("not-traceable", repeat_n, lambda: (jnp.ones(2), jnp.int32(3))),
     ("not-traceable", item_then_log, V3),
+    ("not-traceable", jitted_branch, V3),
+    ("mutates-input", zero_first, V3),
 ]
+
+ALSO = {"leaks-tracer": {"writes-outside"}}
 
 CLEAN = [
     (relu_where, V3),

@@ -148,8 +148,7 @@ class Examination:
             with captured() as out1:
                 result1 = self.call(self.fn, first)
         except (Exception, SystemExit) as error:
-            self.add("raises", f"`{self.name}` raised {format_exception(error)} on the example arguments, "
-                               "so nothing else could be checked")
+            self.plain_call_failed(error)
             return False
         self.eager_result = result1
         self.eager_output = out1()
@@ -178,6 +177,21 @@ class Examination:
         if self.user_jit:
             self.side_effects(self.eager_output, self.eager_output2, f"`{self.name}`")
         return True
+
+    def plain_call_failed(self, error: BaseException) -> None:
+        """The first plain call raised: name the kind when the error says what it is."""
+        said = format_exception(error)
+        if _item_assignment(error):
+            self.add("mutates-input", f"`{self.name}` tried to change an array in place and raised {said}: "
+                                      "JAX arrays are immutable; x.at[i].set(v) returns a new array")
+        elif self.user_jit and (_concrete(error) or type(error).__name__ == "UnexpectedTracerError"):
+            kind, message = _jit_failure(self.name, error)
+            self.add(kind, message.replace(f"`jax.jit({self.name})`", f"`{self.name}`", 1))
+        elif type(error).__name__ == "KeyReuseError":
+            self.add("reuses-key", f"`{self.name}` raised {said}: split a key and use each piece once")
+        else:
+            self.add("raises", f"`{self.name}` raised {said} on the example arguments, so nothing else "
+                               "could be checked")
 
     def mutations(self, call: arglib.Call, before: list[tuple[str, Any, Any]]) -> None:
         params = _parameter_names(self.base)
@@ -210,15 +224,8 @@ class Examination:
         leaked = sorted(label for label, fp in state.items() if outside.has_tracer(fp))
         leaked = [_readable(label, self.name) for label in leaked]
         if leaked:
-            # the same place a plain call changes: one finding, the leak, says it all
-            also = ""
-            for finding in list(self.findings):
-                if finding.kind == "writes-outside" and all(label in _readable(finding.message, self.name)
-                                                            for label in leaked):
-                    self.findings.remove(finding)
-                    also = " (plain calls change it too: keep what the function computes in its return value)"
             self.add("leaks-tracer", f"after `{self.jit_name}` was traced, {', '.join(leaked[:3])} held a tracer: "
-                                     f"a value from inside the trace outlived it{also}")
+                                     "a value from inside the trace outlived it")
         try:
             with captured() as out2, compilations() as events2:
                 self.jitted(arglib.fresh(call))
@@ -356,7 +363,8 @@ class Examination:
                 # by every call.
                 if self.jitted is not None:
                     where = "in one call (traced under jax.jit)"
-                    self.jitted.fresh_jit()(self.jitted.dynamic(arglib.fresh(call)))
+                    # the check runs while tracing: no need to compile
+                    self.jitted.fresh_jit().trace(self.jitted.dynamic(arglib.fresh(call)))
                 else:
                     where = "in one call"
                     self.call(self.fn, arglib.fresh(call))
@@ -365,16 +373,18 @@ class Examination:
                         where = attempt
                         self.call(self.fn, arglib.fresh(call))
                 # state in, state out: the next call gets the key the function returned
-                run = self.jitted.fresh_jit() if self.jitted is not None else None
-                first = (run(self.jitted.dynamic(arglib.fresh(call))) if run is not None
-                         else self.call(self.fn, arglib.fresh(call)))
-                chained = _chain(call, first)
+                chained = _chain(call, self.jit_result if self.jitted is not None else self.eager_result)
                 if chained is not None:
-                    where = "across two calls"
-                    if run is not None:
-                        run(self.jitted.dynamic(chained))
-                    else:
-                        self.call(self.fn, chained)
+                    run = self.jitted.fresh_jit() if self.jitted is not None else None
+                    first = (run(self.jitted.dynamic(arglib.fresh(call))) if run is not None
+                             else self.call(self.fn, arglib.fresh(call)))
+                    chained = _chain(call, first)
+                    if chained is not None:
+                        where = "across two calls"
+                        if run is not None:
+                            run(self.jitted.dynamic(chained))
+                        else:
+                            self.call(self.fn, chained)
         except KeyReuseError as error:
             first = str(error).strip().splitlines()[0]
             if where == "across two calls" and not self.reach.keys:
@@ -479,9 +489,9 @@ def captured() -> Iterator[Callable[[], str]]:
                     jax.effects_barrier()
                 except Exception:
                     pass
-                for warning in caught:  # the reader's own warnings.warn, not the libraries'
-                    if _user_file(str(getattr(warning, "filename", ""))):
-                        sink.write(f"{warning.category.__name__}: {warning.message}\n")
+                # Warnings are kept out: JAX's own point at the reader's line (stacklevel), so
+                # they cannot be told from the reader's warnings.warn.
+                del caught
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
@@ -519,16 +529,6 @@ def compilations() -> Iterator[Callable[[], list[tuple[str, str]]]]:
 
 
 # small helpers --------------------------------------------------------------------------
-
-
-def _user_file(filename: str) -> bool:
-    import sysconfig
-
-    if not filename or filename.startswith("<frozen"):
-        return False
-    paths = sysconfig.get_paths()
-    libraries = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    return not any(filename.startswith(prefix) for prefix in libraries) and "/purestate/" not in filename
 
 
 def _readable(label: str, name: str) -> str:
