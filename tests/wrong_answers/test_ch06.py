@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import NamedTuple
 
@@ -179,6 +180,147 @@ def python_count_result(state):
     return state["mean"], state["m2"] / state["count"]
 
 
+# 6.1 · right: sums of deviations from the first reading (a shifted origin: no cancellation)
+
+
+class Shifted(NamedTuple):
+    count: jax.Array
+    origin: jax.Array
+    sum: jax.Array
+    sum_sq: jax.Array
+
+
+def shifted_init(shape):
+    return Shifted(jnp.zeros((), jnp.int32), jnp.zeros(shape), jnp.zeros(shape), jnp.zeros(shape))
+
+
+def shifted_update(state, x):
+    origin = jnp.where(state.count == 0, x, state.origin)
+    d = x - origin
+    return Shifted(state.count + 1, origin, state.sum + d, state.sum_sq + d * d)
+
+
+def shifted_result(state):
+    mean_d = state.sum / state.count
+    return state.origin + mean_d, state.sum_sq / state.count - mean_d**2
+
+
+# 6.1 · right: a dict, the count as float32, Welford's update written with jax.tree.map-free arithmetic
+
+
+def float_count_init(shape):
+    return {"n": jnp.zeros((), jnp.float32), "mean": jnp.zeros(shape, jnp.float32), "m2": jnp.zeros(shape, jnp.float32)}
+
+
+def float_count_update(state, x):
+    n = state["n"] + 1.0
+    delta = jnp.asarray(x) - state["mean"]
+    mean = state["mean"] + delta / n
+    return {"n": n, "mean": mean, "m2": state["m2"] + delta * delta * (n - 1.0) / n}
+
+
+def float_count_result(state):
+    return state["mean"], state["m2"] / state["n"]
+
+
+# 6.1 · wrong: int8 count (wraps after 127 updates) -----------------------------------------
+
+
+def int8_init(shape):
+    return Welford(jnp.zeros((), jnp.int8), jnp.zeros(shape), jnp.zeros(shape))
+
+
+# 6.1 · wrong: uint8 count (wraps after 255 updates)
+
+
+def uint8_init(shape):
+    return Welford(jnp.zeros((), jnp.uint8), jnp.zeros(shape), jnp.zeros(shape))
+
+
+# 6.1 · wrong: a half-precision state "to save memory" ---------------------------------------
+
+
+def half_init(shape):
+    return Welford(jnp.zeros((), jnp.int32), jnp.zeros(shape, jnp.float16), jnp.zeros(shape, jnp.float16))
+
+
+def half_update(state, x):
+    x = jnp.asarray(x, jnp.float16)
+    count = state.count + 1
+    delta = x - state.mean
+    mean = state.mean + delta / count.astype(jnp.float16)
+    return Welford(count, mean, state.m2 + delta * (x - mean))
+
+
+# 6.1 · wrong: a hard-coded shape (the first example's) ---------------------------------------
+
+
+def fixed_shape_init(shape):
+    return Welford(jnp.zeros((), jnp.int32), jnp.zeros(3), jnp.zeros(3))
+
+
+# 6.1 · wrong: side effects the fingerprint of values cannot see -----------------------------
+
+HISTORY = collections.deque(maxlen=1000)
+
+
+def deque_update(state, x):
+    HISTORY.append(x)  # "for debugging"
+    return welford_update(state, x)
+
+
+def attribute_counter_update(state, x):
+    attribute_counter_update.calls = getattr(attribute_counter_update, "calls", 0) + 1
+    return welford_update(state, x)
+
+
+class Registry:
+    results = []  # a class attribute, shared
+
+
+def class_attribute_result(state):
+    result = welford_result(state)
+    Registry.results.append(result)
+    return result
+
+
+_created = {"states": 0}
+
+
+def counting_init(shape):
+    _created["states"] += 1
+    return welford_init(shape)
+
+
+_LAST = {}
+
+
+def caching_update(state, x):
+    new = welford_update(state, x)
+    _LAST["state"] = new  # "to inspect the last state"
+    return new
+
+
+# 6.1 · wrong: the mean of squares, updated incrementally, minus the squared mean ------------
+
+
+def mean_sq_init(shape):
+    return {"n": jnp.zeros((), jnp.int32), "mean": jnp.zeros(shape), "mean_sq": jnp.zeros(shape)}
+
+
+def mean_sq_update(state, x):
+    n = state["n"] + 1
+    return {
+        "n": n,
+        "mean": state["mean"] + (x - state["mean"]) / n,
+        "mean_sq": state["mean_sq"] + (x * x - state["mean_sq"]) / n,
+    }
+
+
+def mean_sq_result(state):
+    return state["mean"], state["mean_sq"] - state["mean"] ** 2
+
+
 # 6.2 · right answers -------------------------------------------------------------------
 
 
@@ -266,9 +408,186 @@ def namedtuple_step(p, dt):
     return p._replace(position=p.position + dt * p.velocity)
 
 
+def float16_step(p, dt):
+    return dataclasses.replace(p, position=(p.position + dt * p.velocity).astype(jnp.float16))
+
+
+def velocity_nudged_step(p, dt):
+    return FrozenParticle(position=p.position + dt * p.velocity, velocity=p.velocity * (1.0 - 1e-3))
+
+
+def first_three_step(p, dt):
+    return dataclasses.replace(p, position=p.position[:3] + dt * p.velocity[:3])
+
+
+TRAJECTORY = []
+
+
+def recording_step(p, dt):
+    new = dataclasses.replace(p, position=p.position + dt * p.velocity)
+    TRAJECTORY.append(new)
+    return new
+
+
+def counting_step(p, dt):
+    counting_step.steps = getattr(counting_step, "steps", 0) + 1
+    return dataclasses.replace(p, position=p.position + dt * p.velocity)
+
+
+def setattr_step(p, dt):
+    object.__setattr__(p, "position", p.position + dt * p.velocity)  # around frozen=True
+    return dataclasses.replace(p)
+
+
+def positive_dt_step(p, dt):
+    if dt > 0:  # a Python branch on a traced value under jit
+        return dataclasses.replace(p, position=p.position + dt * p.velocity)
+    return p
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class DefaultsParticle:  # keyword arguments with defaults, fields in the other order
+    velocity: jax.Array = dataclasses.field(default_factory=lambda: jnp.zeros(3))
+    position: jax.Array = dataclasses.field(default_factory=lambda: jnp.zeros(3))
+
+
+def explicit_step(p, dt):
+    moved = jnp.add(p.position, jnp.multiply(dt, p.velocity))
+    return DefaultsParticle(velocity=p.velocity, position=moved)
+
+
+def tree_map_free_step(p, dt):
+    new_position = p.position + p.velocity * dt
+    return dataclasses.replace(p, position=new_position)
+
+
+# 6.3 · the given (buggy) code and its fixes ---------------------------------------------
+
+DECAY = 0.9
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass
+class BuggyMeter:
+    peak: jax.Array
+    count: int = dataclasses.field(default=0, metadata=dict(static=True))
+
+
+def buggy_meter_init(shape):
+    return BuggyMeter(peak=jnp.full(shape, 0.0))
+
+
+def buggy_meter_update(meter, x):
+    meter.peak = jnp.maximum(x, DECAY * meter.peak)
+    meter.count += 1
+    return meter
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class StaticCountMeter:
+    peak: jax.Array
+    count: int = dataclasses.field(default=0, metadata=dict(static=True))
+
+
+def static_meter_init(shape):
+    return StaticCountMeter(peak=jnp.zeros(shape, jnp.float32))
+
+
+def static_meter_update(meter, x):
+    return dataclasses.replace(meter, peak=jnp.maximum(x, DECAY * meter.peak), count=meter.count + 1)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Meter:
+    peak: jax.Array
+    count: jax.Array
+
+
+def weak_meter_init(shape):
+    return Meter(peak=jnp.full(shape, 0.0), count=jnp.zeros((), jnp.int32))  # weakly typed peak
+
+
+def meter_update(meter, x):
+    return dataclasses.replace(meter, peak=jnp.maximum(x, DECAY * meter.peak), count=meter.count + 1)
+
+
+def meter_init(shape):
+    return Meter(peak=jnp.zeros(shape, jnp.float32), count=jnp.zeros((), jnp.int32))
+
+
+def int8_meter_init(shape):
+    return Meter(peak=jnp.zeros(shape, jnp.float32), count=jnp.zeros((), jnp.int8))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass
+class MutableMeter:
+    peak: jax.Array
+    count: jax.Array
+
+
+def mutable_meter_init(shape):
+    return MutableMeter(peak=jnp.zeros(shape, jnp.float32), count=jnp.zeros((), jnp.int32))
+
+
+def mutable_meter_update(meter, x):
+    meter.peak = jnp.maximum(x, DECAY * meter.peak)
+    meter.count = meter.count + 1
+    return meter
+
+
+def decay_after_max_update(meter, x):
+    return dataclasses.replace(meter, peak=DECAY * jnp.maximum(x, meter.peak), count=meter.count + 1)
+
+
+def python_count_meter_init(shape):
+    return Meter(peak=jnp.zeros(shape, jnp.float32), count=0)
+
+
+READINGS_SEEN = [0]
+
+
+def global_count_meter_update(meter, x):
+    READINGS_SEEN[0] += 1
+    return meter_update(meter, x)
+
+
+class MeterTuple(NamedTuple):
+    peak: jax.Array
+    count: jax.Array
+
+
+def tuple_meter_init(shape):
+    return MeterTuple(jnp.zeros(shape, jnp.float32), jnp.int32(0))
+
+
+def tuple_meter_update(meter, x):
+    return meter._replace(peak=jnp.maximum(jnp.asarray(x), meter.peak * DECAY), count=meter.count + 1)
+
+
+def new_mutable_meter_update(meter, x):  # not frozen, but never assigns: a new object each time
+    return MutableMeter(peak=jnp.maximum(x, DECAY * meter.peak), count=meter.count + jnp.int32(1))
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
-    right("6.1", sums_init, sums_update, sums_result),
+    wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
+    wrong("6.1", "large-mean", mean_sq_init, mean_sq_update, mean_sq_result),
+    right("6.1", shifted_init, shifted_update, shifted_result),
+    right("6.1", float_count_init, float_count_update, float_count_result),
+    wrong("6.1", "many-updates", int8_init, welford_update, welford_result),
+    wrong("6.1", "many-updates", uint8_init, welford_update, welford_result),
+    wrong("6.1", "fold-matches-reference", half_init, half_update, welford_result),
+    wrong("6.1", "fold-matches-reference", fixed_shape_init, welford_update, welford_result),
+    wrong("6.1", "globals-unchanged", welford_init, deque_update, welford_result),
+    wrong("6.1", "globals-unchanged", welford_init, attribute_counter_update, welford_result),
+    wrong("6.1", "globals-unchanged", welford_init, welford_update, class_attribute_result),
+    wrong("6.1", "globals-unchanged", counting_init, welford_update, welford_result),
+    wrong("6.1", "globals-unchanged", welford_init, caching_update, welford_result),
+    wrong("6.1", "no-leaked-tracers", welford_init, caching_update, welford_result, label="caching_update_leaks"),
     right("6.1", dataclass_init, dataclass_update, dataclass_result),
     wrong("6.1", "traces-once", static_count_init, static_count_update, static_count_result),
     wrong("6.1", "jit-fold-matches-reference", welford_init, int_count_update, welford_result),
@@ -287,6 +606,28 @@ CASES = [
     wrong("6.2", "matches-reference", FrozenParticle, tree_map_step),
     wrong("6.2", "matches-reference", FrozenParticle, tuple_step),
     wrong("6.2", "is-dataclass", NamedTupleParticle, namedtuple_step),
+    wrong("6.2", "matches-reference", FrozenParticle, float16_step),
+    wrong("6.2", "matches-reference", FrozenParticle, velocity_nudged_step),
+    wrong("6.2", "matches-reference", FrozenParticle, first_three_step),
+    wrong("6.2", "globals-unchanged", FrozenParticle, recording_step),
+    wrong("6.2", "no-leaked-tracers", FrozenParticle, recording_step, label="recording_step_leaks"),
+    wrong("6.2", "globals-unchanged", FrozenParticle, counting_step),
+    wrong("6.2", "inputs-unchanged", FrozenParticle, setattr_step),
+    wrong("6.2", "jit-matches-eager", FrozenParticle, positive_dt_step),
+    right("6.2", DefaultsParticle, explicit_step),
+    right("6.2", FrozenParticle, tree_map_free_step),
+    wrong("6.3", "meter-unchanged", buggy_meter_init, buggy_meter_update),
+    wrong("6.3", "traces-once", buggy_meter_init, buggy_meter_update, label="buggy_meter_retraces"),
+    wrong("6.3", "traces-once", static_meter_init, static_meter_update),
+    wrong("6.3", "traces-once", weak_meter_init, meter_update),
+    wrong("6.3", "many-updates", int8_meter_init, meter_update),
+    wrong("6.3", "meter-unchanged", mutable_meter_init, mutable_meter_update),
+    wrong("6.3", "fold-matches-reference", meter_init, decay_after_max_update),
+    wrong("6.3", "state-is-arrays", python_count_meter_init, meter_update),
+    wrong("6.3", "globals-unchanged", meter_init, global_count_meter_update),
+    right("6.3", meter_init, meter_update),
+    right("6.3", tuple_meter_init, tuple_meter_update),
+    right("6.3", mutable_meter_init, new_mutable_meter_update),
 ]
 
 test_known_answer = parametrize(CASES)
