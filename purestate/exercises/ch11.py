@@ -45,14 +45,12 @@ _SIDE_EFFECT_HINT = (
 # A jax.jit function whose buffer is donated, so that the update happens in place.
 
 
-@functools.partial(jax.jit, donate_argnums=0)
-def _insert(buffer, step, row):
-    return buffer.at[step % buffer.shape[0]].set(row)
-
-
 @probes.reference
 def reference_insert(buffer, step, row):
-    return _insert(jnp.array(buffer, copy=True), step, row)
+    # In NumPy: no compilation for the checker's own answer (the first check stays fast).
+    out = np.array(buffer, dtype=np.float32, copy=True)
+    out[step % out.shape[0]] = np.asarray(row)
+    return out
 
 
 # Steps are Python ints (one trace serves them all unless `step` is made static). Steps at
@@ -316,7 +314,7 @@ register(Exercise(
             "train runs without reading an array that a step has donated",
             _no_problem,
             hint=(
-                "After `sgd_step(w, x, y)` returns, the `w` you passed is deleted: every later "
+                "After a step returns, the array you gave it is deleted: every later "
                 "read of it raises RuntimeError. Use only what the step returned, and keep "
                 "nothing that refers to a donated array."
             ),
