@@ -11,3 +11,9 @@ from purestate.report import CheckResult, Status
 from purestate.runtime import devices
 
 __all__ = ["check", "hint", "show_error", "setup_notebook", "devices", "CheckResult", "Status", "TESTED_JAX_VERSION"]
+
+from purestate import guard as _guard  # noqa: E402
+
+# What the reader's code must not replace: snapshot now, restored after every call of it.
+_guard.protect_libraries()
+_guard.protect_course_modules()

@@ -10,9 +10,13 @@ from typing import Any
 
 from purestate.compare import short, type_name
 from purestate.probes import Answer, Probe
+from purestate.probes.core import course_object_name
 from purestate.report import CheckResult, ProbeOutcome, Status
+from purestate import guard
 from purestate.runner import (
     DEFAULT_TIME_LIMIT_S,
+    REFERENCE_MESSAGE,
+    CheckerSignal,
     NotAttempted,
     ProbeFailure,
     ProbeTimeout,
@@ -40,7 +44,7 @@ class Exercise:
 
 _EXERCISES: dict[str, Exercise] = {}
 _BROKEN_MODULES: dict[str, str] = {}  # chapter module → why it could not be imported
-_loaded = False
+_LOADED: list[bool] = []  # not a rebound flag: purestate.guard restores rebound module names
 
 
 def register(exercise: Exercise) -> Exercise:
@@ -57,8 +61,7 @@ def register(exercise: Exercise) -> Exercise:
 
 
 def _load() -> None:
-    global _loaded
-    if _loaded:
+    if _LOADED:
         return
     import purestate.exercises as package
 
@@ -67,7 +70,8 @@ def _load() -> None:
             importlib.import_module(f"{package.__name__}.{module}")
         except Exception as error:  # one broken chapter must not take every check down
             _BROKEN_MODULES[module] = format_exception(error)
-    _loaded = True
+    _LOADED.append(True)
+    guard.protect_course_modules()
 
 
 def broken_modules() -> dict[str, str]:
@@ -119,13 +123,24 @@ def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:
 
 
 def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
-    """Run the probes of one exercise on the reader's objects, without printing."""
+    """Run the probes of one exercise on the reader's objects, without printing.
+
+    Raises only ``KeyboardInterrupt`` (a real Ctrl-C, after stopping the probe's thread).
+    """
+    repaired = guard.restore()  # whatever a notebook cell replaced since the last check
     exercise = get(exercise_id)
     if exercise is None:
         return _unknown(exercise_id)
     problem = _validate(exercise, objects)
     if problem:
         return CheckResult(exercise.id, exercise.signature, Status.INVALID, message=problem)
+    for name, obj in zip(exercise.objects, objects):
+        course = course_object_name(obj)
+        if course:
+            return CheckResult(
+                exercise.id, exercise.signature, Status.INVALID,
+                message=f"{name}: you passed {course}; {REFERENCE_MESSAGE}.",
+            )
 
     answer = Answer(dict(zip(exercise.objects, objects)))
     outcomes: list[ProbeOutcome] = []
@@ -134,37 +149,41 @@ def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
         if timed_out:
             outcomes.append(ProbeOutcome(probe.key, probe.description, Status.SKIPPED, "not run after the time-out"))
             continue
+        status, message = Status.FAILED, ""
         try:
             run_with_time_limit(lambda: probe.run(answer), exercise.time_limit_s)
         except NotAttempted as stub:
-            message = str(stub) if str(stub) else ""
+            guard.restore()
+            text = str(stub)
             return CheckResult(
                 exercise.id, exercise.signature, Status.NOT_ATTEMPTED,
-                message=f"The stub still raises NotImplementedError{': ' + message if message else '.'}",
+                message=f"The stub still raises NotImplementedError{': ' + text if text else '.'}",
             )
-        except ProbeFailure as failure:
-            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.FAILED, str(failure)))
-        except ReaderError as error:
-            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.FAILED, str(error)))
+        except (ProbeFailure, ReaderError) as failure:
+            message = str(failure)
         except ProbeTimeout:
             timed_out = True
-            outcomes.append(ProbeOutcome(
-                probe.key, probe.description, Status.FAILED,
-                f"did not finish within {exercise.time_limit_s:g} s (an endless loop?)",
-            ))
+            message = f"did not finish within {exercise.time_limit_s:g} s (an endless loop?)"
         except RecursionError as error:
-            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.FAILED, format_exception(error)))
+            message = format_exception(error)
+        except KeyboardInterrupt:
+            guard.restore()
+            raise
+        except CheckerSignal as error:
+            message = format_exception(error)
         except Exception as error:
-            outcomes.append(ProbeOutcome(
-                probe.key, probe.description, Status.FAILED,
-                f"could not use what your code returned: {format_exception(error)}",
-            ))
+            message = f"could not use what your code returned: {format_exception(error)}"
         else:
-            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.PASSED))
+            status = Status.PASSED
+        changed = guard.restore()  # also what probe code did with the reader's objects
+        if changed and status is Status.PASSED:
+            status, message = Status.FAILED, guard.message(changed)
+        outcomes.append(ProbeOutcome(probe.key, probe.description, status, message))
     failed = [o.key for o in outcomes if o.status is Status.FAILED]
+    note = guard.message(repaired).replace("your code replaced", "Before this check, code had replaced", 1) if repaired else ""
     return CheckResult(
         exercise.id, exercise.signature, Status.FAILED if failed else Status.PASSED,
-        outcomes=tuple(outcomes), hint=_hint_after_failure(exercise, failed),
+        outcomes=tuple(outcomes), hint=_hint_after_failure(exercise, failed), message=note,
     )
 
 
@@ -185,7 +204,9 @@ def check(exercise_id: str, *objects: Any) -> CheckResult:
     """
     try:
         result = evaluate(exercise_id, *objects)
-    except Exception as error:  # a defect of the checker itself must not crash the notebook
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a defect of the checker itself must not crash the notebook
         result = CheckResult(
             str(exercise_id), "", Status.INVALID,
             message=f"The checker itself failed ({format_exception(error)}). Please report this.",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from purestate.runner import without_addresses
+
 
 class Status(str, Enum):
     """The outcome of one probe, or of a whole check."""
@@ -76,9 +78,9 @@ class CheckResult:
         """The report as the reader sees it."""
         header = f"Exercise {self.exercise_id} · {self.signature}".rstrip(" ·")
         if self.status is Status.INVALID:
-            return f"{header}\n  {self.message}"
+            return without_addresses(f"{header}\n  {self.message}")
         if self.status is Status.NOT_ATTEMPTED:
-            return (
+            return without_addresses(
                 f"{header}: not attempted yet.\n"
                 f"  {self.message or 'The stub still raises NotImplementedError.'}\n"
                 "  Replace the body of the stub with your code and run this cell again."
@@ -89,6 +91,8 @@ class CheckResult:
             if outcome.message:
                 text += f"\n      {_indent(outcome.message)}"
             lines.append(text)
+        if self.message:
+            lines.append(f"  Note: {_indent(self.message)}")
         total = len(self.outcomes)
         failed = len(self.failed_keys)
         skipped = sum(o.status is Status.SKIPPED for o in self.outcomes)
@@ -99,7 +103,7 @@ class CheckResult:
             lines.append(f"Not yet: {failed} of {total} probes failed{not_run}.")
             if self.hint:
                 lines.append(f"Hint: {self.hint}")
-        return "\n".join(lines)
+        return without_addresses("\n".join(lines))
 
 
 def _indent(message: str) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import sys
+import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +14,14 @@ import jax
 import jax.extend
 
 from purestate.compare import short, snapshot
-from purestate.runner import ProbeFailure, call_reader
+from purestate.runner import (
+    ProbeFailure,
+    ReferenceUsed,
+    call_reader,
+    in_reader_code,
+    note_reference_used,
+    reference_message,
+)
 
 
 Case = Callable[[], tuple[Any, ...]]
@@ -87,15 +97,104 @@ class Probe:
     hint: str = ""
 
 
+_LIBRARY_PACKAGES = frozenset({
+    "jax", "jaxlib", "numpy", "scipy", "optax", "flax", "equinox", "functools", "contextlib",
+    "threading", "operator", "collections", "typing", "abc", "builtins", "inspect", "copy",
+    "dataclasses", "itertools", "concurrent", "asyncio",
+})
+
+
+def _module_of(frame: Any) -> str:
+    name = frame.f_globals.get("__name__", "")
+    return name if isinstance(name, str) else ""
+
+
+def _called_by_reader() -> bool:
+    """Whether the nearest caller outside the libraries is the reader's code (not the checker's)."""
+    frame = sys._getframe(2)  # the reference's caller (0: here, 1: the reference's wrapper)
+    while frame is not None:
+        module = _module_of(frame)
+        top = module.split(".")[0]
+        if top == "purestate":
+            return False
+        if top not in _LIBRARY_PACKAGES:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def reference(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Mark ``fn`` as one of the course's reference implementations.
 
     Reference functions are importable, so a reader could pass one to ``check`` (or call it
-    from their own function): the checker recognises the mark and reports it instead of
-    passing it.
+    from their own function). ``check`` refuses an answer that is, wraps (``functools.wraps``,
+    ``jax.jit``) or is a ``functools.partial`` of a marked function, and a probe fails when the
+    reader's code calls one ("this is the course's reference; write your own"). Probes call
+    references freely to compute expected values: only a call made from the reader's code
+    while it is being checked is refused.
+
+    Returns a plain function (usable with ``jax.jit``, ``jax.grad``, ``functools.wraps``)
+    with the same name, docstring and signature; a class is only marked.
     """
-    fn.__purestate_reference__ = True  # type: ignore[attr-defined]
-    return fn
+    try:
+        fn.__purestate_reference__ = True  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass
+    if isinstance(fn, type) or not callable(fn):
+        return fn
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', getattr(fn, '__name__', '?'))}"
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if in_reader_code() and _called_by_reader():
+            note_reference_used(name)
+            raise ReferenceUsed(reference_message(name))
+        return fn(*args, **kwargs)
+
+    try:
+        guarded.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        pass
+    del guarded.__wrapped__  # the unguarded function is not one attribute away
+    guarded.__purestate_reference__ = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def _is_course_module(module: Any) -> bool:
+    return isinstance(module, str) and (module == "purestate" or module.startswith("purestate."))
+
+
+def course_object_name(obj: Any) -> str | None:
+    """``module.name`` when ``obj`` is the course's own code, else ``None``.
+
+    The course's own code: a function marked with ``reference``, or any function or class of
+    a ``purestate`` module, also when ``obj`` wraps one (``inspect.unwrap``, ``jax.jit``), is
+    a ``functools.partial`` or a bound method of one, or an instance of a course class.
+    """
+    pending = [obj]
+    looked = 0
+    while pending and looked < 20:
+        item = pending.pop()
+        looked += 1
+        try:
+            marked = getattr(item, "__purestate_reference__", False) is True
+            module = getattr(item, "__module__", None)
+            label = getattr(item, "__qualname__", None) or getattr(item, "__name__", None) or type(item).__name__
+            plain = isinstance(item, (type, types.FunctionType, types.BuiltinFunctionType))
+            if marked or (plain and _is_course_module(module)):
+                return f"{module}.{label}" if isinstance(module, str) else str(label)
+            if isinstance(item, functools.partial):
+                pending.append(item.func)
+            elif isinstance(item, types.MethodType):
+                pending.extend((item.__func__, type(item.__self__)))
+            elif not plain:
+                pending.append(type(item))  # a callable object: its class
+            wrapped = getattr(item, "__wrapped__", None)
+            if wrapped is not None:
+                pending.append(wrapped)
+        except BaseException:  # a hostile __getattr__: not the course's
+            continue
+    return None
 
 
 def signature_text(name: str, fn: Callable[..., Any], args: Sequence[Any]) -> str:

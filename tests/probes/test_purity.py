@@ -86,3 +86,195 @@ def test_globals_unchanged_reads_a_global_prng_key() -> None:
     probe = probes.globals_unchanged("f", [case(jnp.float32(1.0))])
     assert verdict(probe, lambda x: x + 1) is None
     assert verdict(probe, replaces_global_key) is not None
+
+
+# What the fingerprint must see beyond plain globals -------------------------------------
+
+import array
+import collections
+import functools
+
+_CASES = [case(jnp.float32(1.0))]
+_deque: collections.deque = collections.deque(maxlen=100)
+_tally: collections.Counter = collections.Counter()
+_by_key: collections.defaultdict = collections.defaultdict(list)
+_samples = array.array("d")
+_buffer = bytearray()
+_seen: set = set()
+
+
+class _Counter:
+    n = 0
+
+    def bump(self) -> None:
+        type(self).n += 1
+
+
+class _Slotted:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+class _Box:
+    def __init__(self) -> None:
+        self.inner = {"items": [_Slotted()]}
+
+
+_deep = {"boxes": [_Box()]}
+_slotted = _Slotted()
+
+
+def _helper_that_counts(x: jax.Array) -> jax.Array:
+    _tally["helper"] += 1
+    return x * 2
+
+
+def _pure_helper(x: jax.Array) -> jax.Array:
+    return x * 2
+
+
+_jitted_helper = jax.jit(_pure_helper)
+
+
+def _failure(fn: object) -> str | None:
+    return verdict(probes.globals_unchanged("f", _CASES), fn)
+
+
+def test_globals_unchanged_sees_attributes_of_the_function_itself() -> None:
+    def counts_on_itself(x: jax.Array) -> jax.Array:
+        counts_on_itself.calls = getattr(counts_on_itself, "calls", 0) + 1
+        return x + 1
+
+    def updates_its_dict(x: jax.Array) -> jax.Array:
+        updates_its_dict.__dict__.setdefault("log", []).append(1)
+        return x + 1
+
+    assert "the function `" in _failure(counts_on_itself) and "itself" in _failure(counts_on_itself)
+    assert "`log`" in _failure(updates_its_dict)
+
+
+def test_globals_unchanged_sees_class_attributes() -> None:
+    def bumps_class(x: jax.Array) -> jax.Array:
+        _Counter.n += 1
+        return x + 1
+
+    def bumps_through_instance(x: jax.Array) -> jax.Array:
+        _Counter().bump()
+        return x + 1
+
+    assert "the class attribute `_Counter.n`" in _failure(bumps_class)
+    assert "_Counter.n" in _failure(bumps_through_instance)
+
+
+def test_globals_unchanged_sees_containers_by_content() -> None:
+    def to_deque(x: jax.Array) -> jax.Array:
+        _deque.append(1)
+        return x
+
+    def to_counter(x: jax.Array) -> jax.Array:
+        _tally["calls"] += 1
+        return x
+
+    def to_defaultdict(x: jax.Array) -> jax.Array:
+        _by_key["a"].append(1)
+        return x
+
+    def to_array(x: jax.Array) -> jax.Array:
+        _samples.append(1.0)
+        return x
+
+    def to_bytearray(x: jax.Array) -> jax.Array:
+        _buffer.extend(b"x")
+        return x
+
+    def to_set(x: jax.Array) -> jax.Array:
+        _seen.add(len(_seen))
+        return x
+
+    for fn, name in [(to_deque, "_deque"), (to_counter, "_tally"), (to_defaultdict, "_by_key"),
+                     (to_array, "_samples"), (to_bytearray, "_buffer"), (to_set, "_seen")]:
+        assert f"the global `{name}`" in (_failure(fn) or ""), name
+
+
+def test_globals_unchanged_sees_objects_at_any_depth_and_slots() -> None:
+    def deep(x: jax.Array) -> jax.Array:
+        _deep["boxes"][0].inner["items"][0].count += 1
+        return x
+
+    def slots(x: jax.Array) -> jax.Array:
+        _slotted.count += 1
+        return x
+
+    assert "the global `_deep`" in _failure(deep)
+    assert "the global `_slotted`" in _failure(slots)
+
+
+def test_globals_unchanged_follows_the_functions_it_calls() -> None:
+    def calls_helper(x: jax.Array) -> jax.Array:
+        return _helper_that_counts(x)
+
+    def make_closure() -> object:
+        helper = _helper_that_counts
+
+        def through_closure(x: jax.Array) -> jax.Array:
+            return helper(x)
+
+        return through_closure
+
+    assert "the global `_tally`" in _failure(calls_helper)
+    assert "the global `_tally`" in _failure(make_closure())
+
+
+def test_globals_unchanged_looks_through_partials_methods_and_callable_objects() -> None:
+    class Model:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def __call__(self, x: jax.Array) -> jax.Array:
+            self.calls += 1
+            return x
+
+        def apply(self, x: jax.Array) -> jax.Array:
+            self.calls += 1
+            return x
+
+    def with_log(log: list, x: jax.Array) -> jax.Array:
+        log.append(x)
+        return x
+
+    assert "`f`" in _failure(Model())
+    assert "method of" in _failure(Model().apply)
+    assert "functools.partial" in _failure(functools.partial(with_log, []))
+    assert _failure(functools.partial(lambda scale, x: x * scale, 2.0)) is None
+
+
+def test_globals_unchanged_accepts_jitted_answers_and_jitted_helpers() -> None:
+    @jax.jit
+    def jitted(x: jax.Array) -> jax.Array:
+        return _pure_helper(x) + 1
+
+    def calls_jitted(x: jax.Array) -> jax.Array:
+        return _jitted_helper(x) + jnp.sum(x)
+
+    jitted(jnp.float32(0.0))  # a cached trace: the jit caches fill up between snapshots
+    assert _failure(jitted) is None
+    assert _failure(calls_jitted) is None
+    assert _failure(jax.jit(calls_jitted)) is None
+    assert _failure(functools.partial(jax.jit(_pure_helper))) is None
+
+
+def test_globals_unchanged_sees_a_mutable_default() -> None:
+    def remembers(x: jax.Array, seen: list = []) -> jax.Array:  # noqa: B006
+        seen.append(1)
+        return x
+
+    assert "the default values of" in _failure(remembers)
+
+
+def test_every_purity_probe_has_a_default_hint() -> None:
+    cases = [case(1)]
+    for probe in (probes.inputs_unchanged("f", cases), probes.deterministic("f", cases),
+                  probes.returns_fresh_object("f", cases), probes.globals_unchanged("f", cases)):
+        assert probe.hint, probe.key

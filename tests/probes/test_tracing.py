@@ -66,6 +66,43 @@ def test_keeps_no_tracers_sees_a_tracer_kept_by_the_answers_own_jit() -> None:
     assert "ZeroDivisionError" in verdict(probe, lambda x: 1 / 0)
 
 
+def test_no_leaked_tracers_under_grad_sees_a_tracer_stashed_during_grad() -> None:
+    import jax.numpy as jnp
+
+    def stashes(params: dict, x: jax.Array) -> jax.Array:
+        _leaked.append(params["scale"] * 2)
+        return jnp.sum(affine(params, x))
+
+    def pure(params: dict, x: jax.Array) -> jax.Array:
+        return jnp.sum(affine(params, x))
+
+    probe = probes.no_leaked_tracers("f", AFFINE, grad=True)
+    assert probe.key == "no-leaked-tracers-under-grad"
+    assert verdict(probe, pure) is None
+    assert verdict(probe, affine) is None  # a vector output: differentiated through its sum
+    assert "jax.grad(f) leaked a tracer" in verdict(probe, stashes)
+    _leaked.clear()
+    # with respect to x only: params are plain values there, x is traced
+    by_position = probes.no_leaked_tracers("f", AFFINE, grad=True, argnums=1)
+    assert verdict(by_position, stashes) is None
+    _leaked.clear()
+
+    def stashes_x(params: dict, x: jax.Array) -> jax.Array:
+        _leaked.append(x)
+        return jnp.sum(affine(params, x))
+
+    assert "leaked a tracer" in verdict(by_position, stashes_x)
+    _leaked.clear()
+
+
+def test_a_leak_is_recognised_by_type_or_by_message() -> None:
+    from purestate.probes.tracing import is_leak
+
+    assert is_leak(Exception("Leaked trace LinearizeTrace. Leaked tracer(s): ..."))
+    assert not is_leak(ValueError("shapes differ"))
+    assert probes.no_leaked_tracers("f", AFFINE).hint
+
+
 def test_donates_argument_sees_the_alias_and_the_deleted_input() -> None:
     import warnings
 
