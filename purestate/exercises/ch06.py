@@ -26,54 +26,6 @@ def _all_of(key: str, description: str, builders: Sequence[Callable[[Answer], Pr
     return Probe(key, description, run, hint)
 
 
-def scanned_fold(
-    init_name: str,
-    update_name: str,
-    read: Callable[[Answer], Callable[[Any], Any]],
-    expected: Callable[[Any, Any, Any], dict[str, Any]],
-    cases: Sequence[Case],
-    *,
-    label: str,
-    rtol: float = 1e-5,
-    atol: float = 1e-6,
-    key: str,
-    description: str,
-    hint: str = "",
-) -> Probe:
-    """Many updates in one call: the reader's update under one jitted ``lax.scan``.
-
-    Each case is ``(shape, xs, at)``. The state comes from the reader's ``init_name(shape)``;
-    the scan feeds it every ``x`` of ``xs`` through ``update_name`` and reads it after each
-    update with ``read(answer)`` (a function of the state). The values after the updates
-    numbered in ``at`` are compared with ``expected(shape, xs, at)``, keyed
-    ``f"{label} {k}"``. One compiled call instead of hundreds of separate ones keeps long
-    folds (a counter past 127, data far from zero) fast.
-    """
-
-    def run(answer: Answer) -> None:
-        update, reader = getattr(answer, update_name), read(answer)
-
-        def body(state: Any, x: Any) -> tuple[Any, Any]:
-            state = update(state, x)
-            return state, reader(state)
-
-        scanned = jax.jit(lambda state, xs: jax.lax.scan(body, state, xs)[1])
-        for make in cases:
-            shape, xs, at = make()
-            state = answer.call(init_name, shape)
-            history = answer.call_transformed(f"jax.lax.scan of {update_name}", scanned, state, jnp.asarray(np.stack(xs)))
-            got = {f"{label} {k}": jax.tree.map(lambda h, k=k: h[k - 1], history) for k in at}
-            found = mismatch(expected(shape, xs, at), got, rtol=rtol, atol=atol)
-            if found:
-                _fail_probe(f"{len(xs)} updates of {update_name} under jax.jit: {found}")
-
-    return Probe(key, description, run, hint)
-
-
-def _fail_probe(message: str) -> None:
-    raise ProbeFailure(message)
-
-
 # Per probe. A call of the reader's code costs a few milliseconds of bookkeeping, and a fold
 # makes dozens: well under 1 s on an idle machine, several seconds on a busy one, so the
 # default 5 s would report busy machines as endless loops.
@@ -228,7 +180,7 @@ register(Exercise(
                 "types of the one it was given: no static field that changes, no dtype that drifts."
             ),
         ),
-        scanned_fold(
+        probes.scanned_fold_matches(
             "stats_init", "stats_update", lambda answer: answer.stats_result,
             lambda shape, xs, at: drive_checkpoints(*STATS_REFERENCES, shape, xs, at),
             MANY_CASES, label="update", rtol=1e-4, atol=1e-5,
@@ -236,7 +188,7 @@ register(Exercise(
             description="after 300 updates under jax.jit, the mean and variance are still right",
             hint="Count in a type that holds 300 and more: int8 wraps after 127, uint8 after 255.",
         ),
-        scanned_fold(
+        probes.scanned_fold_matches(
             "stats_init", "stats_update", lambda answer: answer.stats_result,
             lambda shape, xs, at: drive_checkpoints(*STATS_REFERENCES, shape, xs, at),
             LARGE_MEAN_CASES, label="update", rtol=1e-2, atol=1e-3,
@@ -519,7 +471,7 @@ register(Exercise(
             description="jax.jit(meter_update), fed its own output, gives the same results",
             hint="Under jit the values are tracers: no int(), float() or Python if on them.",
         ),
-        scanned_fold(
+        probes.scanned_fold_matches(
             "meter_init", "meter_update", lambda answer: _read_meter,
             lambda shape, xs, at: drive_meter(*METER_REFERENCES, shape, xs, at),
             METER_MANY, label="reading",

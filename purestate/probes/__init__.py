@@ -48,6 +48,7 @@ from purestate.probes.state import (
     fold_traces_once,
     from_answer,
     leaves_are_arrays,
+    scanned_fold_matches,
 )
 from purestate.probes.tracing import (
     donated_bytes,
@@ -71,4 +72,5 @@ __all__ = [
     "vmap_matches_loop", "mapped_device_counts", "runs_on_devices", "psum_device_spans", "psum_over_devices",
     "jaxpr_size", "program_size_independent_of_length", "loop_carry_avals", "is_prng_key", "loop_carries",
     "from_answer", "leaves_are_arrays", "fold_matches_reference", "fold_traces_once", "fold_inputs_unchanged",
+    "scanned_fold_matches",
 ]

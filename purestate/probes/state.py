@@ -270,3 +270,56 @@ def fold_inputs_unchanged(
             drive(*fns, *make())
 
     return Probe(key, description or f"{', '.join(names)} leave their arguments unchanged", run, hint)
+
+
+def scanned_fold_matches(
+    init_name: str,
+    update_name: str,
+    read: Callable[[Answer], Callable[[Any], Any]],
+    expected: Callable[[Any, Any, Any], dict[str, Any]],
+    cases: Sequence[Case],
+    *,
+    label: str = "update",
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    key: str = "scanned-fold",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """Hundreds of updates in one call: the reader's update under one jitted ``lax.scan``.
+
+    Each case is ``(init_arg, xs, at)``. The state comes from the reader's
+    ``init_name(init_arg)``; one ``jax.jit`` of a ``lax.scan`` feeds it every ``x`` of ``xs``
+    (stacked along a new first axis) through ``update_name`` and reads it after each update
+    with ``read(answer)``, a function of the state (e.g. the reader's ``result``). The values
+    after the updates numbered in ``at`` (from 1) are compared with
+    ``expected(init_arg, xs, at)``, a dict keyed ``f"{label} {k}"``. For lessons that need
+    long folds (a counter past 127, data that drifts far from zero): one compiled call
+    instead of hundreds of separate ones, whose per-call bookkeeping would dominate. A state
+    whose structure or dtypes change from update to update cannot be scanned, and fails.
+    """
+
+    def run(answer: Answer) -> None:
+        update, reader = getattr(answer, update_name), read(answer)
+
+        def body(state: Any, x: Any) -> tuple[Any, Any]:
+            state = update(state, x)
+            return state, reader(state)
+
+        scanned = jax.jit(lambda state, xs: jax.lax.scan(body, state, xs)[1])
+        for make in cases:
+            init_arg, xs, at = make()
+            state = answer.call(init_name, init_arg)
+            stacked = jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *xs)
+            history = answer.call_transformed(f"jax.lax.scan over {update_name}", scanned, state, stacked)
+            got = {f"{label} {k}": jax.tree.map(lambda h, k=k: h[k - 1], history) for k in at}
+            found = mismatch(expected(init_arg, xs, at), got, rtol=rtol, atol=atol)
+            if found:
+                _fail(f"{len(xs)} updates with jax.jit(jax.lax.scan) over {update_name}: {found}")
+
+    return Probe(
+        key,
+        description or f"{update_name} gives the reference results over a long fold under jax.jit",
+        run,
+        hint,
+    )

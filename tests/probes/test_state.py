@@ -150,3 +150,20 @@ def test_from_answer_builds_cases_from_the_readers_class() -> None:
 
     with pytest.raises(NotAttempted):
         probe.run(Answer({"Point": stub, "f": lambda p: p}))
+
+
+def test_scanned_fold_matches_runs_many_updates_in_one_call() -> None:
+    xs = [jnp.array([1.0, -1.0])] * 200
+
+    def expected(shape, xs, at):
+        return {f"update {k}": jnp.asarray(k, jnp.int32) for k in at}
+
+    probe = probes.scanned_fold_matches(
+        "init", "update", lambda answer: (lambda state: state["count"]), expected, [case((2,), xs, (1, 127, 128, 200))]
+    )
+
+    def int8_init(shape: tuple[int, ...]) -> dict:
+        return {"total": jnp.zeros(shape), "count": jnp.zeros((), jnp.int8)}
+
+    assert fold_verdict(probe, running_sum_init, running_sum_update) is None
+    assert "200 updates" in fold_verdict(probe, int8_init, running_sum_update)
