@@ -224,6 +224,13 @@ def repeat_jitted(x, n):
     return x
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def power_static(x, n):
+    for _ in range(n):
+        x = x * x
+    return x
+
+
 def _power(x, p):
     return x**p
 
@@ -644,6 +651,7 @@ CLEAN = [
     (vmapped_norms, lambda: (jnp.ones((3, 2)),)),
     (cond_branch, V3),
     (repeat_jitted, lambda: (jnp.ones(2), 2)),
+    (power_static, lambda: (jnp.array([1.0, 0.5]), 2)),
     (walk_step, lambda: (WalkState(jnp.zeros(2), jax.random.key(0)), 0.5)),
     (jax.jit(jax.vmap(relu_where)), lambda: (jnp.ones((2, 3)),)),
     (jax.jit(jax.grad(lambda w: jnp.sum(w**2))), lambda: (jnp.ones(2),)),

@@ -26,6 +26,7 @@ import contextlib
 import inspect
 import io
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -325,8 +326,10 @@ class Examination:
     def int_recompile(self, mine: set[str]) -> None:
         """A Python int made static that changes from call to call (a step counter).
 
-        Ints are often sizes: a new size changes the result's shapes, and recompiling is
-        expected. An int whose new value leaves the shapes alone, yet compiles again, is data.
+        Ints are often sizes and settings (a loop count, a number of layers), made static on
+        purpose. Only an int argument named like a counter (``step``, ``t``, ``epoch``, …) is
+        tried with a new value: when that compiles again and the result keeps its shapes, the
+        counter is data made static.
         """
         changed, labels = _perturbed_ints(self.second_call, _parameter_names(self.base))
         if not labels:
@@ -623,20 +626,26 @@ def _primitive_names(closed: Any) -> set[str]:
     return found
 
 
+_COUNTER = re.compile(
+    r"^(step|steps_done|t|i|it|iter|iteration|epoch|count|counter|global_step|step_count|step_num|"
+    r"num_updates|update_count|n_updates)$"
+)
+
+
 def _perturbed_ints(call: arglib.Call, params: list[str]) -> tuple[arglib.Call, list[str]]:
     """``call`` with each top-level Python int argument one larger; what changed, in words."""
     args, kwargs = call
     labels: list[str] = []
     new_args = []
     for index, value in enumerate(args):
-        if type(value) is int:
-            name = params[index] if index < len(params) else f"argument {index + 1}"
+        name = params[index] if index < len(params) else ""
+        if type(value) is int and _COUNTER.match(name):
             labels.append(f"`{name}` changed from {value} to {value + 1}")
             value = value + 1
         new_args.append(value)
     new_kwargs = {}
     for name, value in kwargs.items():
-        if type(value) is int:
+        if type(value) is int and _COUNTER.match(name):
             labels.append(f"`{name}` changed from {value} to {value + 1}")
             value = value + 1
         new_kwargs[name] = value
