@@ -23,7 +23,10 @@ def vmap_matches_loop(
     atol: float = 1e-6,
     key: str = "vmap-matches-loop",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Write the function for one example and let jax.vmap add the batch axis; nothing "
+        "may be shared between examples."
+    ),
 ) -> Probe:
     """``jax.vmap(answer, in_axes)`` equals calling the answer on each example in a loop."""
 
@@ -83,7 +86,10 @@ def runs_on_devices(
     static_argnums: tuple[int, ...] = (),
     key: str = "runs-on-all-devices",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Split the work over every device (pmap or shard_map) and combine the partial "
+        "results with a collective such as psum."
+    ),
 ) -> Probe:
     """The answer maps its work over ``devices()`` devices (default: every local device).
 
@@ -147,7 +153,10 @@ def psum_over_devices(
     static_argnums: tuple[int, ...] = (),
     key: str = "psum-over-devices",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "The collective must run over the axis that spans the devices, so that every device"
+        " contributes its part."
+    ),
 ) -> Probe:
     """Inside a ``shard_map`` or ``pmap``, a ``psum`` runs over the device axes.
 

@@ -23,7 +23,11 @@ def grad_matches_reference(
     atol: float = 1e-5,
     key: str = "gradient",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Every value the result depends on must reach it through the differentiated "
+        "arguments and differentiable operations (`.at[]` updates, no NumPy conversion, no "
+        "global)."
+    ),
 ) -> Probe:
     """``jax.grad(answer)`` equals ``jax.grad(reference)`` with respect to ``argnums``."""
 
@@ -61,7 +65,11 @@ def grad_of_loss_matches_reference(
     atol: float = 1e-5,
     key: str = "gradient",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Every value the result depends on must reach it through the differentiated "
+        "arguments and differentiable operations (`.at[]` updates, no NumPy conversion, no "
+        "global)."
+    ),
 ) -> Probe:
     """``jax.grad(lambda *a: loss(answer(*a)))`` equals the same for ``reference``.
 

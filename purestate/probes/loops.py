@@ -48,7 +48,10 @@ def program_size_independent_of_length(
     recursive: bool = False,
     key: str = "constant-program-size",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Use a loop primitive (lax.scan, lax.fori_loop, lax.while_loop): jit unrolls a "
+        "Python loop into a program that grows with the length."
+    ),
 ) -> Probe:
     """The jaxpr does not grow with the input length (a loop primitive, not a Python loop).
 
@@ -124,7 +127,10 @@ def loop_carries(
     static_argnums: tuple[int, ...] = (),
     key: str = "loop-carry",
     description: str,
-    hint: str = "",
+    hint: str = (
+        "Carry the changing state through the loop primitive's carry, not through a Python "
+        "variable outside it."
+    ),
 ) -> Probe:
     """Some loop (``scan`` or ``while``) in the answer's jaxpr carries a value with ``carried(aval)``.
 

@@ -24,7 +24,10 @@ def no_key_reuse(
     static_argnums: tuple[int, ...] = (),
     key: str = "no-key-reuse",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Use each PRNG key once: split it (or fold in a number) to get a fresh key for "
+        "every draw."
+    ),
 ) -> Probe:
     """Under ``jax.debug_key_reuse(True)``, the answer uses every PRNG key at most once.
 
@@ -64,7 +67,10 @@ def varies_with(
     static_argnums: tuple[int, ...] = (),
     key: str = "varies-with-input",
     description: str,
-    hint: str = "",
+    hint: str = (
+        "The result should change when that argument changes: derive everything random from"
+        " the key you are given."
+    ),
 ) -> Probe:
     """For each pair of cases, the two results differ (e.g. different keys → different samples).
 
@@ -132,7 +138,9 @@ def draws_from_keys(
     static_argnums: tuple[int, ...] = (),
     key: str = "key-per-draw",
     description: str,
-    hint: str = "",
+    hint: str = (
+        "Draw each random value from its own key, derived from the one you are given."
+    ),
 ) -> Probe:
     """The traced program draws from at least ``at_least(args)`` keys (see ``key_draw_count``).
 

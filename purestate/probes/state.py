@@ -41,7 +41,10 @@ def leaves_are_arrays(
     *,
     key: str = "array-leaves",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Build the state from arrays (jnp.zeros, jnp.asarray), and register a class of "
+        "yours as a pytree."
+    ),
 ) -> Probe:
     """What the answer returns is a pytree with at least one leaf, and every leaf is an array.
 
@@ -230,7 +233,10 @@ def fold_traces_once(
     max_traces: int = 1,
     key: str = "traces-once",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Keep the state's shapes, dtypes and structure the same from step to step, and keep"
+        " changing Python values out of static fields."
+    ),
 ) -> Probe:
     """Over the whole fold, every case included, one ``jax.jit(name)`` traces at most ``max_traces`` times.
 
@@ -260,7 +266,10 @@ def fold_inputs_unchanged(
     *,
     key: str = "inputs-unchanged",
     description: str | None = None,
-    hint: str = "",
+    hint: str = (
+        "Return a new state (and new containers) instead of changing the one you were "
+        "given."
+    ),
 ) -> Probe:
     """No call made during the fold changes an argument it was given (state included)."""
 
