@@ -47,3 +47,56 @@ def test_static_argnums_reach_jit_and_make_jaxpr() -> None:
     )
     assert verdict(uses, scan_n) is None and verdict(size, scan_n) is None
     assert "no scan" in verdict(uses, draws)
+
+
+@probes.reference
+def _reference_scale(x: jax.Array, factor: float = 2.0) -> jax.Array:
+    """Scaled x."""
+    return x * factor
+
+
+def test_reference_marks_and_keeps_a_plain_callable() -> None:
+    import functools
+    import inspect
+
+    import jax.numpy as jnp
+
+    from purestate.probes.core import course_object_name
+
+    assert _reference_scale.__purestate_reference__ is True
+    assert _reference_scale.__name__ == "_reference_scale" and _reference_scale.__doc__ == "Scaled x."
+    assert list(inspect.signature(_reference_scale).parameters) == ["x", "factor"]
+    assert float(jax.grad(_reference_scale)(jnp.float32(1.0))) == 2.0
+    assert float(jax.jit(_reference_scale)(jnp.float32(1.0))) == 2.0
+    assert not hasattr(_reference_scale, "__wrapped__")
+    for wrapped in (_reference_scale, jax.jit(_reference_scale), functools.partial(_reference_scale, factor=3.0)):
+        assert course_object_name(wrapped) == "tests.probes.test_core._reference_scale"
+
+    class Marked:
+        pass
+
+    assert probes.reference(Marked) is Marked and Marked.__purestate_reference__ is True
+
+
+def test_a_reference_is_refused_only_when_the_readers_code_calls_it() -> None:
+    import jax.numpy as jnp
+
+    cases = [case(jnp.arange(3.0))]
+    probe = probes.matches_reference("f", _reference_scale, cases)
+    assert verdict(probe, lambda x: x * 2) is None  # the probe's own calls work
+    message = verdict(probe, lambda x: _reference_scale(x))
+    assert message and "calls tests.probes.test_core._reference_scale" in message
+    assert "write your own" in message
+    # outside a check, anyone may call it
+    assert float(_reference_scale(jnp.float32(2.0))) == 4.0
+
+
+def test_a_readers_not_implemented_error_is_not_a_stub() -> None:
+    from purestate.runner import ReaderError
+
+    def partial_answer(*args: object) -> None:
+        if len(args) > 1:
+            raise NotImplementedError("only one argument for now")
+
+    with pytest.raises(ReaderError, match="only one argument for now"):
+        probes.matches_reference("f", affine, AFFINE).run(Answer({"f": partial_answer}))
