@@ -403,7 +403,10 @@ def _no_shared_numbers(args: tuple[Any, ...], result: Any) -> str | None:
     for name, a in zip(names, arrays):
         repeated = a.size - np.unique(a.ravel()).size
         if repeated >= 3:
-            return f"{name} repeats {repeated} of its numbers: its rows or columns were drawn from one key"
+            return (
+                f"{name} repeats {repeated} of its numbers: random draws from distinct keys never "
+                "do; are its values drawn at all, and is each part drawn from a key of its own?"
+            )
     return None
 
 

@@ -402,6 +402,15 @@ def layers_half_precision(key, sizes):
     ]
 
 
+def layers_scaled_by_fan_in(key, sizes):
+    # A habit from real networks ("He initialisation"), where the task asks for standard normal values.
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = jax.random.split(layer_key)
+        layers.append((jax.random.normal(w_key, (m, n)) * jnp.sqrt(2.0 / m), jax.random.normal(b_key, (n,))))
+    return layers
+
+
 def layers_from_global_key(key, sizes):
     return layers_split_per_layer(GLOBAL_KEY, sizes)
 
@@ -506,6 +515,7 @@ CASES = [
     wrong("7.3", "shape", layers_two_hard_coded),
     wrong("7.3", "dtype", layers_half_precision),
     wrong("7.3", "varies-with-key", layers_from_global_key),
+    wrong("7.3", "standard-normal", layers_scaled_by_fan_in),
     right("7.3", layers_split_per_layer),
     right("7.3", layers_fold_in_only),
     right("7.3", layers_nested_fold_in),
