@@ -308,6 +308,15 @@ def loop_same_key(key, x):
     return x
 
 
+def fixed_seed_noise(x):
+    key = jax.random.PRNGKey(0)  # "for reproducibility"
+    return x + 0.1 * jax.random.normal(key, x.shape)
+
+
+def seeded_sample(seed, n):
+    return jax.random.normal(jax.random.key(seed), (n,))
+
+
 # python-side-effect ---------------------------------------------------------------------
 
 
@@ -611,6 +620,7 @@ BUGGY = [
     ("reuses-key", raw_key_reuse, lambda: (jax.random.PRNGKey(0), jnp.ones(3))),
     ("reuses-key", loop_same_key, lambda: (jax.random.key(1), jnp.ones(3))),
     ("reuses-key", walk_step_keeps_key, lambda: (WalkState(jnp.zeros(2), jax.random.key(0)), 0.5)),
+    ("reuses-key", fixed_seed_noise, V3),
     ("reuses-key", sample_and_return_key, lambda: (jax.random.key(3), jnp.ones(2))),
     ("python-side-effect", loud_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("python-side-effect", logged_step, lambda: (jnp.ones(2), jnp.ones(2))),
@@ -651,6 +661,7 @@ CLEAN = [
     (vmapped_norms, lambda: (jnp.ones((3, 2)),)),
     (cond_branch, V3),
     (repeat_jitted, lambda: (jnp.ones(2), 2)),
+    (seeded_sample, lambda: (7, 3)),
     (power_static, lambda: (jnp.array([1.0, 0.5]), 2)),
     (walk_step, lambda: (WalkState(jnp.zeros(2), jax.random.key(0)), 0.5)),
     (jax.jit(jax.vmap(relu_where)), lambda: (jnp.ones((2, 3)),)),

@@ -299,8 +299,16 @@ class Examination:
             return
         try:
             self.primitives = _primitive_names(traced.jaxpr)
+            # (a seed that changes from call to call is not-deterministic, reported already)
+            seeds = ([] if self.jitted.scalars_static or self.has("not-deterministic")
+                     else _constant_seeds(traced.jaxpr))
         except Exception:
-            self.primitives = set()
+            self.primitives, seeds = set(), []
+        if seeds:
+            self.add("reuses-key", f"`{self.name}` makes its PRNG key from the constant seed {seeds[0]} "
+                                   "(jax.random.key or PRNGKey of a literal, inside the function): every "
+                                   "call uses that same key again and draws the same numbers. Take the key "
+                                   "as an argument, split it, and return the new key")
 
     def eager_recompile(self) -> None:
         try:
@@ -688,6 +696,23 @@ def _chain(call: arglib.Call, result: Any) -> arglib.Call | None:
             except Exception:
                 continue
     return None
+
+
+def _constant_seeds(closed: Any) -> list[Any]:
+    """Seeds of ``random_seed`` equations whose input is a literal (a key made from a constant)."""
+    found: list[Any] = []
+
+    def visit(jaxpr: Any) -> None:
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "random_seed":
+                literal = eqn.invars[0] if eqn.invars else None
+                if type(literal).__name__ == "Literal":
+                    found.append(getattr(literal, "val", literal))
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub)
+
+    visit(getattr(closed, "jaxpr", closed))
+    return found
 
 
 def _has_keys(tree: Any) -> bool:
