@@ -93,8 +93,11 @@ def jitted_trajectory(
 
     The hyperparameters are bound as Python values, as a training step closes over them, so
     they stay static. For updates that may hold ``lax.cond`` or ``lax.scan``: called eagerly,
-    such an update traces and compiles its branches at every call.
+    such an update traces and compiles its branches at every call. A reference function
+    (marked ``probes.reference``, written in NumPy) runs without ``jit``.
     """
+    if getattr(update, "__purestate_reference__", False):  # a NumPy reference runs as it is
+        return optimizer_trajectory(init, update, params, grads_per_step, hyperparameters)
     if isinstance(hyperparameters, dict):
         bound = jax.jit(lambda grads, state, params: update(grads, state, params, **hyperparameters))
     else:
@@ -200,6 +203,7 @@ def _optimizer_probes(
     extra: tuple[Probe, ...] = (),
     drive: Callable[..., Any] = optimizer_trajectory,
     input_cases: Sequence[probes.Case] | None = None,
+    pytree_cases: Sequence[probes.Case] = ANY_PYTREE_CASES,
 ) -> tuple:
     """The probes every init/update exercise shares.
 
@@ -218,10 +222,10 @@ def _optimizer_probes(
             hint=hints["matches-reference"],
         ),
         probes.fold_matches_reference(
-            names, references, ANY_PYTREE_CASES, drive,
+            names, references, pytree_cases, drive,
             key="any-pytree",
-            description="works for any pytree of params: a NamedTuple, a tuple holding an array and a "
-            "dict with a list, a single scalar array",
+            description="works for any pytree of params: a NamedTuple, a tuple, a dict with a list, "
+            "a scalar leaf",
             hint="Go through the parameters with jax.tree.map (several trees at once), never by "
             "looking at their type or keys.",
         ),
@@ -246,7 +250,7 @@ def _optimizer_probes(
             "globals-unchanged",
             f"{init} and {update} change no global, attribute or closed-over variable",
             [
-                lambda answer: probes.globals_unchanged(init, [lambda: (NESTED_PARAMS,)]),
+                lambda answer: probes.globals_unchanged(init, [case(NESTED_PARAMS)]),
                 lambda answer: probes.globals_unchanged(update, _first_state_cases(answer, init, cases[:1])),
             ],
             hint=SIDE_EFFECT_HINT,
@@ -395,24 +399,32 @@ register(Exercise(
 
 
 @probes.reference
-def reference_accumulate_init(params: Any) -> dict[str, Any]:
-    return {"count": jnp.zeros((), jnp.int32), "total": jax.tree.map(jnp.zeros_like, params)}
+def reference_accumulate_init_numpy(params: Any) -> dict[str, Any]:
+    """The same accumulator on float32 NumPy arrays: reference values without compiling."""
+    return {"count": np.int32(0), "total": jax.tree.map(lambda p: np.zeros(np.shape(p), np.float32), params)}
 
 
 @probes.reference
-def reference_accumulate_update(grads: Any, state: dict, params: Any, lr: float = 0.1, every: int = 4) -> tuple:
+def reference_accumulate_update_numpy(grads: Any, state: dict, params: Any, lr: float = 0.1, every: int = 4) -> tuple:
     count = state["count"] + 1
-    total = jax.tree.map(jnp.add, state["total"], grads)
-    apply = count % every == 0
-    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / every, p), params, total)
-    total = jax.tree.map(lambda s: jnp.where(apply, jnp.zeros_like(s), s), total)
-    return new_params, {"count": count, "total": total}
+    total = jax.tree.map(lambda s, g: s + np.asarray(g, np.float32), state["total"], grads)
+    if count % every:
+        return jax.tree.map(lambda p: np.asarray(p, np.float32), params), {"count": count, "total": total}
+    new_params = jax.tree.map(lambda p, s: np.asarray(p, np.float32) - np.float32(lr) * s / np.float32(every), params, total)
+    return new_params, {"count": count, "total": jax.tree.map(np.zeros_like, total)}
 
 
 # Nine updates: with every = 4 the params move at updates 4 and 8, with every = 3 at 3, 6
 # and 9, so a sum that is not reset, a mean over the count instead of `every`, or a first
 # step at update 1 all show.
 ACCUMULATE_GRADS = _grads_like(NESTED_PARAMS, steps=9, scales=[1.0, 0.5, 2.0])
+# Every container at once, for one compilation: a NamedTuple holding a tuple (an array and
+# a dict with a list) and a scalar leaf.
+MIXED_PYTREE = Linear(
+    weight=(jnp.asarray([0.3, -0.7, 0.1], jnp.float32), {"inner": [jnp.float32(2.0)]}),
+    bias=jnp.float32(-0.75),
+)
+ACCUMULATE_PYTREE_CASES = (case(MIXED_PYTREE, _grads_like(MIXED_PYTREE, steps=5), {}),)
 ACCUMULATE_CASES = (
     case(NESTED_PARAMS, ACCUMULATE_GRADS, {}),
     case(NESTED_PARAMS, ACCUMULATE_GRADS, {"lr": 0.05, "every": 3}),
@@ -426,7 +438,7 @@ register(Exercise(
     objects=("accumulate_init", "accumulate_update"),
     probes=_optimizer_probes(
         "accumulate_init", "accumulate_update",
-        (reference_accumulate_init, reference_accumulate_update),
+        (reference_accumulate_init_numpy, reference_accumulate_update_numpy),
         ACCUMULATE_CASES,
         hints={
             "matches-reference": (
@@ -443,8 +455,9 @@ register(Exercise(
             ),
         },
         drive=jitted_trajectory,
-        # two updates with every = 2: both outcomes, each call eager
-        input_cases=(case(NESTED_PARAMS, ACCUMULATE_GRADS[:2], {"every": 2}),),
+        pytree_cases=ACCUMULATE_PYTREE_CASES,
+        # two updates with every = 2: both outcomes, each call eager, one leaf (fewer compilations)
+        input_cases=(case({"w": LONG_RUN_PARAMS}, _grads_like({"w": LONG_RUN_PARAMS}, steps=2), {"every": 2}),),
     ),
     hints=(
         "Under jit, when does `self.count += 1` run, and what does the compiled program return "

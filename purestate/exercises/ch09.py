@@ -43,6 +43,17 @@ def reference_rnn_forward(params: dict, h0: jax.Array, xs: jax.Array) -> tuple[j
     return lax.scan(step, h0, xs)
 
 
+@probes.reference
+def reference_rnn_forward_numpy(params: dict, h0: Any, xs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The same recurrence in float32 NumPy: values without compiling a scan per case."""
+    wx, wh, b = (np.asarray(params[k], np.float32) for k in ("Wx", "Wh", "b"))
+    h, hs = np.asarray(h0, np.float32), []
+    for x in np.asarray(xs, np.float32):
+        h = np.tanh(x @ wx + h @ wh + b)
+        hs.append(h)
+    return h, np.stack(hs)
+
+
 def _rnn_args(seed: int, length: int, n_in: int = 3, n_hidden: int = 4) -> tuple[Any, ...]:
     rng = np.random.default_rng(seed)
     params = {
@@ -88,7 +99,7 @@ register(Exercise(
             hint=LOOP_HINT,
         ),
         probes.matches_reference(
-            "rnn_forward", reference_rnn_forward, RNN_CASES, rtol=MATMUL_RTOL, atol=MATMUL_ATOL,
+            "rnn_forward", reference_rnn_forward_numpy, RNN_CASES, rtol=MATMUL_RTOL, atol=MATMUL_ATOL,
             description="rnn_forward returns (h_T, hs) with hs = h_1 … h_T (lengths 1, 5, 9; several sizes)",
             hint=(
                 "Compare `hs[0]` with one step of the formula from `h0`: hs starts at h_1, not h_0. "
@@ -126,25 +137,25 @@ register(Exercise(
 
 
 @probes.reference
-def reference_ema(xs: jax.Array, alpha: float) -> jax.Array:
-    def step(y, x):
-        y = alpha * x + (1 - alpha) * y
-        return y, y
+def reference_ema_numpy(xs: Any, alpha: float) -> np.ndarray:
+    """The same recurrence in float32 NumPy (no scan to compile per case)."""
+    xs = np.asarray(xs, np.float32)
+    ys = [xs[0]]
+    for x in xs[1:]:
+        ys.append(np.float32(alpha) * x + np.float32(1 - alpha) * ys[-1])
+    return np.asarray(ys, np.float32).reshape(xs.shape)
 
-    _, rest = lax.scan(step, xs[0], xs[1:])
-    return jnp.concatenate([xs[:1], rest])
 
-
-# Lengths 6, 4, 1 and 23; alpha fractional, 0 (y stays at x_0) and 1 (y = x); a NaN, which
-# the recurrence carries to every later y (0 * NaN is NaN, even for alpha = 0 or 1).
+# Lengths 6, 4, 1 and 23; alpha fractional, 0 (y stays at x_0) and 1 (y = x); a NaN at
+# index 20 of the long case, which the recurrence carries to every later y (0 * NaN is NaN,
+# even for alpha = 0 or 1).
 EMA_CASES = (
     case(jnp.array([4.0, 0.0, 2.0, 8.0, -2.0, 1.0]), 0.25),
     case(jnp.array([1.0, -3.0, 0.5, 7.0]), 0.7),
     case(jnp.array([3.0]), 0.5),
     case(jnp.array([2.5, -1.0, 6.0, 0.5]), 0.0),
     case(jnp.array([2.5, -1.0, 6.0, 0.5]), 1.0),
-    case(jnp.asarray(np.sin(np.arange(23.0)) * 3.0, dtype=jnp.float32), 0.15),
-    case(jnp.array([1.0, 2.0, jnp.nan, 4.0, 5.0]), 0.5),
+    case(jnp.asarray(np.where(np.arange(23) == 20, np.nan, np.sin(np.arange(23.0)) * 3.0), dtype=jnp.float32), 0.15),
 )
 
 
@@ -164,7 +175,7 @@ register(Exercise(
             hint=LOOP_HINT,
         ),
         probes.matches_reference(
-            "ema", reference_ema, EMA_CASES,
+            "ema", reference_ema_numpy, EMA_CASES,
             description="ema returns every y_t, from y_0 = x_0 (lengths 1 to 23, alpha 0, 1 and between, a NaN)",
             hint=(
                 "Work the small cases by hand: y_0 is x_0 itself, alpha = 0 keeps x_0 for ever and "
@@ -172,7 +183,7 @@ register(Exercise(
                 "the dtype of xs."
             ),
         ),
-        probes.jit_matches_eager("ema", EMA_CASES[:2]),
+        probes.jit_matches_eager("ema", EMA_CASES[:1]),
         probes.globals_unchanged("ema", EMA_CASES[:1], hint=SIDE_EFFECT_HINT),
         probes.no_leaked_tracers("ema", EMA_CASES[:1], hint=SIDE_EFFECT_HINT),
     ),
@@ -189,13 +200,14 @@ register(Exercise(
 
 
 @probes.reference
-def reference_lif_neuron(xs: jax.Array, decay: float, threshold: float) -> tuple[jax.Array, jax.Array]:
-    def step(v, x):
-        v = decay * v + x
-        spike = v > threshold
-        return jnp.where(spike, 0.0, v), spike
-
-    return lax.scan(step, jnp.zeros((), jnp.float32), xs)
+def reference_lif_neuron_numpy(xs: Any, decay: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """The same neuron in float32 NumPy (no scan to compile per case)."""
+    v, spikes = np.float32(0.0), []
+    for x in np.asarray(xs, np.float32):
+        v = np.float32(decay) * v + x
+        spikes.append(bool(v > np.float32(threshold)))
+        v = np.float32(0.0) if spikes[-1] else v
+    return np.asarray(v, np.float32), np.asarray(spikes, bool)
 
 
 # Binary fractions, so that sums are exact: in the first case the potential equals the
@@ -217,7 +229,7 @@ register(Exercise(
     objects=("lif_neuron",),
     probes=(
         probes.matches_reference(
-            "lif_neuron", reference_lif_neuron, LIF_CASES,
+            "lif_neuron", reference_lif_neuron_numpy, LIF_CASES,
             description="lif_neuron returns (v_T, spikes) for several inputs, decays (0, 0.5, 0.75, 1) and thresholds",
             hint=(
                 "Step through the first case by hand. Which value must the body get from the "
