@@ -155,7 +155,8 @@ def difference(first: Any, second: Any, *, rtol: float = 0.0, atol: float = 0.0)
         where = f" at {where}" if where else ""
         try:
             if _numeric(a) or _numeric(b):
-                found = mismatch(a, b, rtol=rtol, atol=atol)
+                low = min(_itemsize(a), _itemsize(b)) <= 2 and rtol > 0  # float16, bfloat16
+                found = mismatch(a, b, rtol=max(rtol, 1e-2) if low else rtol, atol=max(atol, 1e-2) if low else atol)
                 if found:
                     return f"{short(a)} then {short(b)}{where}"
             elif not _equal(a, b):
@@ -163,6 +164,13 @@ def difference(first: Any, second: Any, *, rtol: float = 0.0, atol: float = 0.0)
         except Exception:
             continue
     return None
+
+
+def _itemsize(value: Any) -> int:
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or not np.issubdtype(np.dtype(dtype), np.inexact) and "bfloat16" not in str(dtype):
+        return 8
+    return np.dtype(dtype).itemsize
 
 
 def _numeric(value: Any) -> bool:
