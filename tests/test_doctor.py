@@ -93,6 +93,13 @@ SOLUTIONS = [
      lambda ns: ({"Wx": jnp.ones((2, 3)), "Wh": jnp.eye(3), "b": jnp.zeros(3)}, jnp.zeros(3), jnp.ones((4, 2)))),
     ("09_loops", "9.2", "ema", lambda ns: (X3(), 0.3)),
     ("09_loops", "9.3", "lif_neuron", lambda ns: (jnp.array([0.5, 0.7, 0.2, 0.9]), 0.9, 1.0)),
+    # Refs are state made explicit (chapter 10): writing into a Ref argument is their purpose,
+    # and the doctor does not report it (the caller's Ref is left as it was)
+    ("10_refs", "10.1", "dense_logged",
+     lambda ns: ({"W": jnp.ones((3, 2)) * 0.1, "b": jnp.zeros(2)}, jnp.ones((4, 3)), jax.new_ref(jnp.zeros(3)))),
+    ("10_refs", "10.2", "sgd_step",
+     lambda ns: (jnp.zeros(3), jnp.ones((4, 3)), jnp.ones(4), jax.new_ref(jnp.zeros(2)))),
+    ("10_refs", "10.3", "highpass", lambda ns: (jnp.arange(5.0), 0.5)),
 ]
 
 _namespaces: dict[str, dict] = {}
@@ -124,6 +131,16 @@ def test_course_solution_gets_a_silent_report(notebook, exercise, name, make):
     if report.kinds == ("raises",):
         pytest.skip(f"example arguments for {name} no longer fit: {report.render()}")
     assert report, report.render()
+
+
+def test_a_ref_argument_is_left_as_it_was():
+    def log_sum(x, ref):
+        ref[...] += jnp.sum(x)
+        return x * 2
+
+    ref = jax.new_ref(jnp.zeros(()))
+    diagnose(log_sum, (jnp.ones(3), ref), show=False)
+    assert float(ref[...]) == 0.0
 
 
 def test_capstone_train_step_if_it_has_landed():

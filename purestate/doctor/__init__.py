@@ -11,6 +11,10 @@ in the ways that expose hidden state (see ``purestate.doctor.examine`` for what 
 finding is based on). It never changes the caller's arguments, and puts back any global,
 closed-over or attribute value the calls (or its own probes) changed. ``diagnose`` is the
 same with options (a time limit, no printing).
+
+Writing into a ``jax.new_ref`` argument is not reported: a Ref is state made explicit
+(chapter 10), and writing into it is its purpose. The doctor passes copies, so the caller's
+Ref is left as it was.
 """
 
 from __future__ import annotations
