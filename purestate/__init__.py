@@ -8,6 +8,7 @@
 from purestate.display import TESTED_JAX_VERSION, setup_notebook, show_error
 from purestate.registry import check, hint
 from purestate.report import CheckResult, Status
+from purestate.doctor import assert_pure, doctor  # noqa: E402,F401  (the state doctor, issue 11)
 from purestate.runtime import devices
 
 __all__ = ["check", "hint", "show_error", "setup_notebook", "devices", "CheckResult", "Status", "TESTED_JAX_VERSION"]
