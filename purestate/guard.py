@@ -78,6 +78,13 @@ class _Protected:
             *map(id, map(_GET_KWDEFAULTS, fns)),
         ]
 
+    def current_ids(self) -> Any:
+        """The identities of the protected entries now (an iterator; C loops only)."""
+        namespace = self.owner.__dict__
+        if self.only is None:
+            return map(id, namespace.values())
+        return map(id, map(namespace.get, self.keys, itertools.repeat(_MISSING)))
+
     def unchanged(self, deep: bool) -> bool:
         """The fast path: nothing replaced, added or deleted (identity only, no ``==``).
 
@@ -86,11 +93,7 @@ class _Protected:
         namespace = self.owner.__dict__
         if self.additions and namespace.__len__() != self.length:
             return False
-        if self.only is None:
-            current = list(map(id, namespace.values()))
-        else:
-            current = list(map(id, map(namespace.get, self.keys, itertools.repeat(_MISSING))))
-        return current == self.ids and (not deep or self._code_ids() == self.code_ids)
+        return list(self.current_ids()) == self.ids and (not deep or self._code_ids() == self.code_ids)
 
     def repair(self, found: list[str], deep: bool) -> None:
         """Put back what changed; append ``module.name`` for each change to ``found``."""
@@ -145,6 +148,7 @@ def _protect(label: str, owner: Any, only: frozenset[str] | None = None, additio
         return
     _known.add(id(owner))
     _protected.append(_Protected(label, owner, only, additions))
+    _expected.clear()  # recomputed at the next restore
 
 
 def protect_libraries() -> None:
@@ -197,9 +201,27 @@ def restore(deep: bool = True) -> list[str]:
     every call of the reader's code); ``deep`` also each function's ``__code__`` and
     defaults (after every probe and before every check).
     """
+    if _expected and _now(deep) == _expected[deep]:
+        return []  # the usual case: one comparison of two lists of ids
     found: list[str] = []
     for entry in _protected:
         entry.repair(found, deep)
+    _expected.clear()
+    _expected.update({False: _now(False), True: _now(True)})
+    return found
+
+
+_expected: dict[bool, list[int]] = {}  # what _now gives when nothing changed, by deep
+
+
+def _now(deep: bool) -> list[int]:
+    """Lengths of the namespaces that take no additions, then the ids of every entry."""
+    found = [entry.owner.__dict__.__len__() for entry in _protected if entry.additions]
+    extend = found.extend
+    for entry in _protected:
+        extend(entry.current_ids())
+        if deep:
+            extend(entry._code_ids())
     return found
 
 

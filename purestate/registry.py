@@ -122,12 +122,14 @@ def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:
     return None
 
 
-def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
+def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> CheckResult:
     """Run the probes of one exercise on the reader's objects, without printing.
 
     Raises only ``KeyboardInterrupt`` (a real Ctrl-C, after stopping the probe's thread).
+    ``_restore`` is bound at import, so that the reader's code cannot switch the guard off
+    by replacing ``purestate.guard.restore``.
     """
-    repaired = guard.restore()  # whatever a notebook cell replaced since the last check
+    repaired = _restore()  # whatever a notebook cell replaced since the last check
     exercise = get(exercise_id)
     if exercise is None:
         return _unknown(exercise_id)
@@ -153,7 +155,7 @@ def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
         try:
             run_with_time_limit(lambda: probe.run(answer), exercise.time_limit_s)
         except NotAttempted as stub:
-            guard.restore()
+            _restore()
             text = str(stub)
             return CheckResult(
                 exercise.id, exercise.signature, Status.NOT_ATTEMPTED,
@@ -167,7 +169,7 @@ def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
         except RecursionError as error:
             message = format_exception(error)
         except KeyboardInterrupt:
-            guard.restore()
+            _restore()
             raise
         except CheckerSignal as error:
             message = format_exception(error)
@@ -175,7 +177,7 @@ def evaluate(exercise_id: str, *objects: Any) -> CheckResult:
             message = f"could not use what your code returned: {format_exception(error)}"
         else:
             status = Status.PASSED
-        changed = guard.restore()  # also what probe code did with the reader's objects
+        changed = _restore()  # also what probe code did with the reader's objects
         if changed and status is Status.PASSED:
             status, message = Status.FAILED, guard.message(changed)
         outcomes.append(ProbeOutcome(probe.key, probe.description, status, message))

@@ -141,18 +141,24 @@ def reference_message(name: str) -> str:
     return f"your code calls {name}: {REFERENCE_MESSAGE}"
 
 
-def _after_reader_call() -> str | None:
-    """Undo what the reader's code must not do; say what it did (or ``None``)."""
-    changed = guard.restore(deep=False)
+def _after_reader_call(_restore: Any = guard.restore, _message: Any = guard.message) -> str | None:
+    """Undo what the reader's code must not do; say what it did (or ``None``).
+
+    The guard's functions are bound as defaults: replacing ``purestate.guard.restore`` from
+    the reader's code does not switch the guard off.
+    """
+    changed = _restore(deep=False)
     if changed:
-        return guard.message(changed)
+        return _message(changed)
     if _reader.reference:
         name, _reader.reference = _reader.reference, ""
         return reference_message(name)
     return None
 
 
-def call_reader(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def call_reader(
+    name: str, fn: Callable[..., Any], *args: Any, _purestate_after: Any = _after_reader_call, **kwargs: Any
+) -> Any:
     """Call the reader's ``fn``; translate its exceptions for the report.
 
     Every exception the reader's code raises becomes a ``ReaderError`` (``SystemExit`` and
@@ -166,14 +172,14 @@ def call_reader(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) ->
         result = fn(*args, **kwargs)
     except BaseException as error:
         _reader.depth -= 1
-        problem = _after_reader_call()
+        problem = _purestate_after()
         if isinstance(error, CheckerSignal):
             raise
         if problem:
             raise ProbeFailure(problem) from None
         raise _translate(name, error) from None
     _reader.depth -= 1
-    problem = _after_reader_call()
+    problem = _purestate_after()
     if problem:
         raise ProbeFailure(problem)
     return result

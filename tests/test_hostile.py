@@ -186,6 +186,13 @@ def patches_code(items: list, item: object) -> list:
     return [item, *items]
 
 
+def patches_the_guard(items: list, item: object) -> list:
+    import purestate.guard
+
+    purestate.guard.restore = lambda deep=True: []
+    return [item, *items]
+
+
 def patches_builtin(items: list, item: object) -> list:
     import builtins
 
@@ -201,6 +208,7 @@ def patches_builtin(items: list, item: object) -> list:
         (patches_bool, "purestate.report.CheckResult.__bool__"),
         (patches_code, "purestate.compare.mismatch"),
         (patches_builtin, "builtins.len"),
+        (patches_the_guard, "purestate.guard.restore"),
     ],
     ids=lambda x: getattr(x, "__name__", x),
 )
