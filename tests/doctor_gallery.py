@@ -15,6 +15,7 @@ import functools
 import logging
 import random
 import time
+import types
 from typing import NamedTuple
 
 import jax
@@ -97,6 +98,20 @@ metrics = {"steps": 0}
 def train_step(w, x):
     metrics["steps"] += 1
     return w - 0.1 * x
+
+
+settings = types.ModuleType("settings")  # as if `import settings`, a module of the reader's
+settings.calls = 0
+settings.decay = 0.9
+
+
+def count_in_module(x):
+    settings.calls += 1
+    return x * 2
+
+
+def decay_from_module(x):
+    return x * settings.decay
 
 
 # leaks-tracer ---------------------------------------------------------------------------
@@ -590,6 +605,7 @@ BUGGY = [
     ("writes-outside", logged_double, V3),
     ("writes-outside", tally, V3),
     ("writes-outside", remember, V3),
+    ("writes-outside", count_in_module, V3),
     ("writes-outside", train_step, lambda: (jnp.ones(2), jnp.ones(2))),
     ("leaks-tracer", forward_stash, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("leaks-tracer", forward_keep, lambda: (jnp.float32(0.5), jnp.ones(3))),
@@ -602,6 +618,7 @@ BUGGY = [
     ("bakes-global", predictor, V3),
     ("bakes-global", dropout_or_not, V3),
     ("bakes-global", weight_decay, V3),
+    ("bakes-global", decay_from_module, V3),
     ("recompiles", double_with_fresh_jit, V3),
     ("recompiles", loss_inner_jit, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("recompiles", sgd_static_lr, lambda: (jnp.ones(2), 0.1)),

@@ -270,7 +270,7 @@ def _global_state():
         gallery.n_calls, list(gallery.LOG), gallery.Stats.calls, getattr(gallery.remember, "last_shape", None),
         dict(gallery.metrics), list(gallery.activations), gallery.model.last_hidden, gallery.SCALE,
         gallery.PARAMS["b"], gallery.holder.value, gallery.Config.learning_rate, gallery.training,
-        list(gallery.scan_log), gallery.lr,
+        list(gallery.scan_log), gallery.lr, gallery.settings.calls, gallery.settings.decay,
     )
 
 

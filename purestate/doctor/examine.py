@@ -144,7 +144,7 @@ class Examination:
         self.second_call = second
         self.third_call = arglib.perturbed(second, scalars_static=False)
         before = _argument_states(first)
-        state_before = outside.hidden_state(self.fn, self.name)
+        state_before = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
         try:
             with captured() as out1:
                 result1 = self.call(self.fn, first)
@@ -155,7 +155,7 @@ class Examination:
         self.eager_output = out1()
         self.checked.append("two plain calls")
         self.mutations(first, before)
-        state_after = outside.hidden_state(self.fn, self.name)
+        state_after = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
         changed = [label for label in sorted(set(state_before) | set(state_after))
                    if state_before.get(label, _MISSING) != state_after.get(label, _MISSING)]
         if changed:

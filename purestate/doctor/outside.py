@@ -75,6 +75,16 @@ def _is_library(obj: Any) -> bool:
     return top in _LIBRARIES or top in sys.stdlib_module_names
 
 
+def user_module(module: types.ModuleType) -> bool:
+    """Whether ``module`` is the reader's (not the standard library's or an installed one's)."""
+    name = getattr(module, "__name__", "") or ""
+    top = name.split(".")[0]
+    if top in _LIBRARIES or top in sys.stdlib_module_names or name == "__main__":
+        return False
+    file = getattr(module, "__file__", None) or ""
+    return "site-packages" not in file and "dist-packages" not in file and "/lib/python3" not in file
+
+
 def unwrap(fn: Any) -> Any:
     """The Python function inside ``jax.jit``, ``functools.wraps`` or a bound method."""
     for _ in range(10):
@@ -116,6 +126,7 @@ class Reach:
         self.seen: set[int] = set()
         self.functions: set[int] = set()
         self.code_names: set[str] = set()  # names of the reader's functions, inner ones included
+        self.modules: list[types.ModuleType] = []  # the reader's modules it reaches
         self._keep: list[Any] = []  # keeps walked objects alive, so ids stay unique
         try:
             self._callable(fn, 0)
@@ -192,6 +203,33 @@ class Reach:
                     depth + 1, path=f"`{global_name}`",
                 )
 
+    def _module(self, module: types.ModuleType, depth: int) -> None:
+        """A module of the reader's (``import settings``): its data attributes are state too."""
+        if depth > 3 or id(module) in self.functions or not user_module(module):
+            return
+        self.functions.add(id(module))
+        self._keep.append(module)
+        self.modules.append(module)
+        namespace = vars(module)
+        self._record_dict(namespace)
+        for attr, value in list(namespace.items()):
+            if attr.startswith("__") or inspect.ismodule(value) or callable(value):
+                continue
+            self._spot_or_walk(value, f"`{module.__name__}.{attr}`",
+                               lambda a=attr: namespace[a], lambda v, a=attr: namespace.__setitem__(a, v),
+                               depth + 1, path=f"`{module.__name__}.{attr}`")
+
+    def module_state(self) -> dict[str, Any]:
+        """Fingerprints of the data attributes of the reader's modules the function reaches."""
+        from purestate.doctor.examine import _fingerprint
+
+        found: dict[str, Any] = {}
+        for module in self.modules:
+            for attr, value in list(vars(module).items()):
+                if not attr.startswith("__") and not inspect.ismodule(value) and not callable(value):
+                    found[f"the module attribute `{module.__name__}.{attr}`"] = _fingerprint(value)
+        return found
+
     def _class(self, cls: type, depth: int) -> None:
         if depth > 3 or id(cls) in self.functions or _is_library(cls):
             return
@@ -220,6 +258,8 @@ class Reach:
                 self.spots.append(Spot(label, get, put, value))
         elif is_key_array(value):
             self._key(label, value)
+        elif inspect.ismodule(value):
+            self._module(value, depth)
         elif isinstance(value, types.FunctionType):
             self._function(value, depth)
         elif isinstance(value, type):
