@@ -64,6 +64,7 @@ SAMPLE_CASES = (
     case(jax.random.key(0), 4, (256,)),  # 1024 samples: enough for the mean and standard deviation
     case(jax.random.key(1), 3, (2, 2)),
 )
+SAMPLE_TINY = case(jax.random.key(1), 2, ())  # for the probes that only need a call: cheap to compile
 SAMPLE_STATIC = (1, 2)  # n_steps and shape are Python values: static under jax.jit
 
 
@@ -139,22 +140,22 @@ register(Exercise(
         ),
         # Eagerly only: every reuse shows in the plain call, and jit-matches-eager compiles it.
         probes.no_key_reuse(
-            "sample_steps", SAMPLE_CASES[1:2], jit=False,
+            "sample_steps", (SAMPLE_TINY,), jit=False,
             hint="A key that was split or drawn with is used up: draw only with keys that are still fresh.",
         ),
-        probes.deterministic("sample_steps", SAMPLE_CASES[1:2], hint="Draw only from keys derived from `key`."),
+        probes.deterministic("sample_steps", (SAMPLE_TINY,), hint="Draw only from keys derived from `key`."),
         probes.varies_with(
-            "sample_steps", ((SAMPLE_CASES[1], case(jax.random.key(5), 3, (2, 2))),),
+            "sample_steps", ((SAMPLE_TINY, case(jax.random.key(5), 2, ())),),
             key="varies-with-key", description="a different key gives different samples",
             hint="Derive every key from the argument `key`, never from a global or a fixed seed.",
         ),
-        probes.jit_matches_eager("sample_steps", SAMPLE_CASES[1:2], static_argnums=SAMPLE_STATIC),
+        probes.jit_matches_eager("sample_steps", (SAMPLE_TINY,), static_argnums=SAMPLE_STATIC),
         probes.globals_unchanged(
-            "sample_steps", SAMPLE_CASES[1:2],
+            "sample_steps", (SAMPLE_TINY,),
             hint="Keep no key or sample outside the function: what it computes leaves as the return value.",
         ),
         probes.no_leaked_tracers(
-            "sample_steps", SAMPLE_CASES[1:2], static_argnums=SAMPLE_STATIC,
+            "sample_steps", (SAMPLE_TINY,), static_argnums=SAMPLE_STATIC,
             hint="Do not store keys or samples in a global or an attribute: under jit they are tracers.",
         ),
     ),
@@ -350,6 +351,7 @@ def reference_init_layers(key: jax.Array, sizes: tuple[int, ...]) -> list[tuple[
 LAYER_SMALL = case(jax.random.key(0), (4, 8, 3))  # arrays of at most 32 values: see _no_shared_numbers
 LAYER_STATS = case(jax.random.key(2), (64, 16))  # 1040 values for the mean and standard deviation
 LAYER_CASES = (LAYER_SMALL, LAYER_STATS)
+LAYER_TINY = case(jax.random.key(3), (2, 3, 1))  # for the probes that compile a fresh jit: smaller, faster
 LAYER_STATIC = (1,)  # sizes is a tuple of Python ints: static under jax.jit
 
 
@@ -447,21 +449,21 @@ register(Exercise(
         # Under jit only: the traced check sees every reuse, and the eager probes above have
         # already run the plain call.
         probes.no_key_reuse(
-            "init_layers", LAYER_CASES[:1], eager=False, static_argnums=LAYER_STATIC,
+            "init_layers", (LAYER_TINY,), eager=False, static_argnums=LAYER_STATIC,
             hint="A key that was split or drawn with is used up: draw only with keys that are still fresh.",
         ),
-        probes.deterministic("init_layers", LAYER_CASES[:1], hint="Derive every key from `key`."),
+        probes.deterministic("init_layers", (LAYER_SMALL,), hint="Derive every key from `key`."),
         probes.varies_with(
-            "init_layers", ((LAYER_CASES[0], case(jax.random.key(5), (4, 8, 3))),),
+            "init_layers", ((LAYER_SMALL, case(jax.random.key(5), (4, 8, 3))),),
             key="varies-with-key", description="a different key gives different layers",
             hint="Derive every key from the argument `key`, never from a global or a fixed seed.",
         ),
         probes.globals_unchanged(
-            "init_layers", LAYER_CASES[:1],
+            "init_layers", (LAYER_SMALL,),
             hint="Keep no key or array outside the function: the layers leave as the return value.",
         ),
         probes.no_leaked_tracers(
-            "init_layers", LAYER_CASES[:1], static_argnums=LAYER_STATIC,
+            "init_layers", (LAYER_TINY,), static_argnums=LAYER_STATIC,
             hint="Do not store keys or arrays in a global or an attribute: under jit they are tracers.",
         ),
     ),
