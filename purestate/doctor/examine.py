@@ -236,8 +236,8 @@ class Examination:
             self.add("jit-differs", f"`{self.jit_name}` ran once, then raised {format_exception(error)} "
                                     "on a second call with equal arguments")
             return
-        if not self.user_jit:
-            self.side_effects(output, out2(), f"`{self.jit_name}`", traced=True)
+        if not self.has("python-side-effect"):  # (a jitted function of yours, already traced before)
+            self.side_effects(output, out2(), f"`jax.jit({self.name})`", traced=True)
         again = jitted.traces - 1
         if again > 0 or events2() or events3():
             names = sorted({n for _, n in events2() + events3()}) or [self.name]
