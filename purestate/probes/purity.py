@@ -195,7 +195,10 @@ def _library_paths() -> tuple[str, ...]:
 
 
 def _is_library(obj: Any) -> bool:
-    module = getattr(obj, "__module__", None)
+    if isinstance(obj, types.FunctionType):  # where its code lives (functools.wraps copies __module__)
+        module = obj.__globals__.get("__name__")
+    else:
+        module = getattr(obj, "__module__", None)
     return not isinstance(module, str) or _library_module(module)
 
 
@@ -233,9 +236,12 @@ class _Walker:
     def schedule(self, obj: Any, depth: int) -> None:
         if depth > _MAX_FOLLOW_DEPTH or id(obj) in self.followed or len(self.followed) >= _MAX_FOLLOWED:
             return
-        if _is_library(obj):
-            return
         self.followed.add(id(obj))
+        if _is_library(obj):
+            wrapped = _safe_wrapped(obj)  # a library decorator (jax.checkpoint, functools.wraps)
+            if wrapped is not None and not isinstance(obj, type):
+                self.schedule(wrapped, depth)
+            return
         self.queue.append((obj, depth))
 
     def run(self, fn: Any) -> dict[str, Any]:

@@ -278,3 +278,21 @@ def test_every_purity_probe_has_a_default_hint() -> None:
     for probe in (probes.inputs_unchanged("f", cases), probes.deterministic("f", cases),
                   probes.returns_fresh_object("f", cases), probes.globals_unchanged("f", cases)):
         assert probe.hint, probe.key
+
+
+def test_globals_unchanged_looks_through_library_decorators() -> None:
+    @jax.checkpoint
+    def remat(x: jax.Array) -> jax.Array:
+        _tally["remat"] += 1
+        return x * 2
+
+    @jax.checkpoint
+    def remat_again(x: jax.Array) -> jax.Array:  # a trace of its own: jax.checkpoint caches traces
+        _tally["remat"] += 1
+        return x * 2
+
+    def calls_remat(x: jax.Array) -> jax.Array:
+        return remat_again(x)
+
+    assert "the global `_tally`" in (_failure(remat) or "")
+    assert "the global `_tally`" in (_failure(calls_remat) or "")
