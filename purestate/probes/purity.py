@@ -212,6 +212,7 @@ class _Walker:
         self.followed: set[int] = set()
         self.queue: list[tuple[Any, int]] = []
         self.home: dict[str, Any] | None = None  # the answer's module namespace
+        self.names_random = False  # whether some code followed names `random`
 
     # roots -------------------------------------------------------------------------------
 
@@ -252,6 +253,9 @@ class _Walker:
                 self.follow_class(obj, depth)
             else:
                 self.follow_function(obj, depth)
+        if self.names_random:  # np.random.seed(…), random.random(): the hidden global generators
+            self.found["the global random state of NumPy"] = self.fingerprint(np.random.get_state(), 0, 0)
+            self.found["the global random state of Python's random module"] = random.getstate()
         return self.found
 
     def add(self, label: str, value: Any, depth: int) -> None:
@@ -280,7 +284,9 @@ class _Walker:
         if self.home is None:
             self.home = namespace
         where = "" if namespace is self.home else f" of module `{namespace.get('__name__', '?')}`"
-        for global_name in sorted(_names(code)):
+        names = _names(code)
+        self.names_random = self.names_random or "random" in names or "seed" in names
+        for global_name in sorted(names):
             if global_name in namespace:
                 self.add(f"the global `{global_name}`{where}", namespace[global_name], depth + 1)
 
@@ -402,12 +408,18 @@ def _safe_wrapped(obj: Any) -> Any:
 
 
 def _names(code: types.CodeType) -> set[str]:
+    """Names the code (nested functions included) may look up: its names, and short string
+    constants that could name a global (``globals()["count"] += 1``, ``setattr(m, "x", …)``)."""
     names: set[str] = set()
     pending = [code]
     while pending:
         current = pending.pop()
         names.update(current.co_names)
-        pending.extend(c for c in current.co_consts if inspect.iscode(c))
+        for const in current.co_consts:
+            if inspect.iscode(const):
+                pending.append(const)
+            elif isinstance(const, str) and len(const) < 80 and const.isidentifier():
+                names.add(const)
     return names
 
 

@@ -296,3 +296,28 @@ def test_globals_unchanged_looks_through_library_decorators() -> None:
 
     assert "the global `_tally`" in (_failure(remat) or "")
     assert "the global `_tally`" in (_failure(calls_remat) or "")
+
+
+count_by_name = 0
+
+
+def test_globals_unchanged_sees_globals_changed_by_name_and_the_global_generators() -> None:
+    import random
+
+    import numpy as np
+
+    def through_globals(x: jax.Array) -> jax.Array:
+        globals()["count_by_name"] += 1
+        return x
+
+    def seeds_numpy(x: jax.Array) -> jax.Array:
+        np.random.seed(int(np.random.randint(1000)))
+        return x
+
+    def draws_python(x: jax.Array) -> jax.Array:
+        return x + random.random() * 0
+
+    assert "the global `count_by_name`" in (_failure(through_globals) or "")
+    assert "random state of NumPy" in (_failure(seeds_numpy) or "")
+    assert "random module" in (_failure(draws_python) or "")
+    assert _failure(lambda x: jax.random.normal(jax.random.key(0)) + x) is None
