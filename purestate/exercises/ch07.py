@@ -181,6 +181,13 @@ LONG_WALKS = (case(jax.random.key(3), 256), case(jax.random.key(4), 256))
 SHORT_WALKS = (case(jax.random.key(5), 1),)
 
 
+def _carries_a_key(aval: Any) -> bool:
+    """A typed key, or the raw data of a threefry key (uint32, last axis 2) carried legacy-style."""
+    if probes.is_prng_key(aval):
+        return True
+    return getattr(aval, "dtype", None) == jnp.uint32 and tuple(getattr(aval, "shape", ()))[-1:] == (2,)
+
+
 def _steps_of(result: Any) -> np.ndarray:
     positions = np.asarray(result, dtype=np.float64)
     return np.diff(np.concatenate([[0.0], positions.ravel()]))
@@ -257,7 +264,7 @@ register(Exercise(
             hint="The loop over the steps is a jax.lax.scan (or a lax.fori_loop), not a Python loop or a cumsum.",
         ),
         probes.loop_carries(
-            "random_walk", WALK_CASES[0], probes.is_prng_key, what="a PRNG key",
+            "random_walk", WALK_CASES[0], _carries_a_key, what="a PRNG key",
             static_argnums=WALK_STATIC, key="key-in-carry",
             description="the scan carries the PRNG key and splits it on every step",
             hint=(

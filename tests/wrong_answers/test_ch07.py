@@ -329,6 +329,17 @@ def walk_rademacher(key, n):
     return jax.lax.scan(step, (key, jnp.zeros((), jnp.int32)), length=n)[1]
 
 
+def walk_legacy_key_data(key, n):
+    # Carries the key's raw uint32 data, as code written for jax.random.PRNGKey does.
+    def step(carry, _):
+        raw, position = carry
+        raw, step_raw = jax.random.split(raw)
+        position = position + jnp.where(jax.random.bernoulli(step_raw), 1, -1)
+        return (raw, position), position
+
+    return jax.lax.scan(step, (jax.random.key_data(key), jnp.int32(0)), length=n)[1]
+
+
 def walk_float_position_two_keys(key, n):
     def step(carry, _):
         key, position = carry
@@ -505,6 +516,7 @@ CASES = [
     wrong("7.2", "constant-program-size", walk_jitted_python_loop),
     right("7.2", walk_rademacher),
     right("7.2", walk_float_position_two_keys),
+    right("7.2", walk_legacy_key_data),
     wrong("7.3", "independent-draws", layers_mixing_split_and_fold_in),
     wrong("7.3", "independent-draws", layers_fold_in_neighbours),
     wrong("7.3", "independent-draws", layers_one_split_for_all),
