@@ -320,6 +320,33 @@ def test_rebound_globals_are_restored():
     assert FLAG == 1.5
 
 
+def test_global_random_generators_are_put_back():
+    import random
+
+    np.random.seed(1)
+    random.seed(1)
+    expected = (np.random.rand(), random.random())
+    np.random.seed(1)
+    random.seed(1)
+    assert diagnose(gallery.noisy, gallery.V3(), show=False).kinds == ("not-deterministic",)
+    diagnose(gallery.jitter, gallery.V3(), show=False)
+    assert (np.random.rand(), random.random()) == expected
+
+
+def test_python_numbers_used_as_sizes_axes_and_bounds_are_made_static():
+    x = jnp.arange(6.0)
+    for fn, args in [
+        (lambda x, n: x[:n], (x, 3)),
+        (lambda x, n: jnp.tile(x, n), (x, 2)),
+        (lambda x, p: jnp.linalg.norm(x, ord=p), (x, 2)),
+        (lambda x, axis: jnp.sum(x.reshape(2, 3), axis=axis), (x, 0)),
+        (lambda x, n: jnp.arange(n) + x[0], (x, 3)),
+        (lambda x, flag: x * 2 if flag else x, (x, True)),
+    ]:
+        report = diagnose(fn, args, show=False)
+        assert report, report.render()
+
+
 def test_keys_are_copied_per_call():
     key = jax.random.key(0)
     diagnose(gallery.two_noises_split, (key, jnp.ones(3)), show=False)

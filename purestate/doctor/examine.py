@@ -158,6 +158,8 @@ class Examination:
         state_after = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
         changed = [label for label in sorted(set(state_before) | set(state_after))
                    if state_before.get(label, _MISSING) != state_after.get(label, _MISSING)]
+        self.random_state = [label for label in changed if "random state" in label]
+        changed = [label for label in changed if label not in self.random_state]
         if changed:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
             shown = _readable(shown, self.name)
@@ -172,9 +174,13 @@ class Examination:
             return True
         self.eager_output2 = out2()
         found = arglib.difference(result1, result2, rtol=SAME_RTOL, atol=SAME_ATOL)
+        drew = (f" (each call drew from {' and '.join(self.random_state)})" if self.random_state else "")
         if found:
             self.add("not-deterministic", f"two calls of `{self.name}` with equal arguments returned "
-                                          f"different results: {found}")
+                                          f"different results: {found}{drew}")
+        elif self.random_state:  # a draw that does not show in the result is still a write
+            self.add("writes-outside", f"calling `{self.name}` changed {' and '.join(self.random_state)}: "
+                                       "it draws from a global generator (the doctor put it back afterwards)")
         if self.user_jit:
             self.side_effects(self.eager_output, self.eager_output2, f"`{self.name}`")
         return True
@@ -210,7 +216,9 @@ class Examination:
         try:
             jitted, result, output = self._first_jit(call, scalars_static=False)
         except (Exception, SystemExit) as error:
-            if _concrete(error) and arglib.has_python_scalars(call):
+            # Python numbers used as sizes, axes, slice bounds or flags need to be static:
+            # try again with them closed over, as a reader would mark them static
+            if arglib.has_python_scalars(call):
                 try:
                     jitted, result, output = self._first_jit(call, scalars_static=True)
                 except (Exception, SystemExit) as again:

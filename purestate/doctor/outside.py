@@ -128,6 +128,8 @@ class Reach:
         self.code_names: set[str] = set()  # names of the reader's functions, inner ones included
         self.modules: list[types.ModuleType] = []  # the reader's modules it reaches
         self._keep: list[Any] = []  # keeps walked objects alive, so ids stay unique
+        # the global generators of NumPy and Python: the calls may draw from them
+        self.saved.append(("rng", np.random.get_state(), _python_random().getstate()))
         try:
             self._callable(fn, 0)
             for value in extra:
@@ -356,9 +358,18 @@ class Reach:
                 _unconsume(key)
 
 
+def _python_random() -> Any:
+    import random
+
+    return random
+
+
 def _restore(record: tuple[Any, ...]) -> None:
     kind = record[0]
-    if kind == "global":
+    if kind == "rng":
+        np.random.set_state(record[1])
+        _python_random().setstate(record[2])
+    elif kind == "global":
         _, namespace, name, present, value = record
         if present and (name not in namespace or namespace[name] is not value):
             namespace[name] = value
