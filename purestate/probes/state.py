@@ -299,10 +299,11 @@ def scanned_fold_matches(
 
     Each case is ``(init_arg, xs, at)``. The state comes from the reader's
     ``init_name(init_arg)``; one ``jax.jit`` of a ``lax.scan`` feeds it every ``x`` of ``xs``
-    (stacked along a new first axis) through ``update_name`` and reads it after each update
-    with ``read(answer)``, a function of the state (e.g. the reader's ``result``). The values
-    after the updates numbered in ``at`` (from 1) are compared with
-    ``expected(init_arg, xs, at)``, a dict keyed ``f"{label} {k}"``. For lessons that need
+    (stacked along a new first axis) through ``update_name`` and keeps the state after every
+    update. After the updates numbered in ``at`` (from 1), that state is read, outside ``jit``,
+    with ``read(answer)`` (a function of the state, e.g. the reader's ``result``, which need
+    not be traceable), and compared with ``expected(init_arg, xs, at)``, a dict keyed
+    ``f"{label} {k}"``. For lessons that need
     long folds (a counter past 127, data that drifts far from zero): one compiled call
     instead of hundreds of separate ones, whose per-call bookkeeping would dominate. A state
     whose structure or dtypes change from update to update cannot be scanned, and fails.
@@ -313,7 +314,7 @@ def scanned_fold_matches(
 
         def body(state: Any, x: Any) -> tuple[Any, Any]:
             state = update(state, x)
-            return state, reader(state)
+            return state, state
 
         scanned = jax.jit(lambda state, xs: jax.lax.scan(body, state, xs)[1])
         for make in cases:
@@ -321,7 +322,12 @@ def scanned_fold_matches(
             state = answer.call(init_name, init_arg)
             stacked = jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *xs)
             history = answer.call_transformed(f"jax.lax.scan over {update_name}", scanned, state, stacked)
-            got = {f"{label} {k}": jax.tree.map(lambda h, k=k: h[k - 1], history) for k in at}
+            got = {
+                f"{label} {k}": answer.call_transformed(
+                    "reading the state", reader, jax.tree.map(lambda h, k=k: h[k - 1], history)
+                )
+                for k in at
+            }
             found = mismatch(expected(init_arg, xs, at), got, rtol=rtol, atol=atol)
             if found:
                 _fail(f"{len(xs)} updates with jax.jit(jax.lax.scan) over {update_name}: {found}")

@@ -223,6 +223,15 @@ def float_count_result(state):
     return state["mean"], state["m2"] / state["n"]
 
 
+# 6.1 · right: a stats_result that is not traceable (int() on the count): only stats_update
+# must work under jit
+
+
+def guarded_result(state):
+    count = max(int(state.count), 1)  # no division by zero before the first update
+    return state.mean, state.m2 / count
+
+
 # 6.1 · wrong: int8 count (wraps after 127 updates) -----------------------------------------
 
 
@@ -578,6 +587,7 @@ CASES = [
     wrong("6.1", "large-mean", mean_sq_init, mean_sq_update, mean_sq_result),
     right("6.1", shifted_init, shifted_update, shifted_result),
     right("6.1", float_count_init, float_count_update, float_count_result),
+    right("6.1", welford_init, welford_update, guarded_result),
     wrong("6.1", "many-updates", int8_init, welford_update, welford_result),
     wrong("6.1", "many-updates", uint8_init, welford_update, welford_result),
     wrong("6.1", "fold-matches-reference", half_init, half_update, welford_result),
