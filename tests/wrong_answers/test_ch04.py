@@ -163,6 +163,19 @@ def set_row_keeps_last(m, i, row):
     return updated
 
 
+class _EditLog:
+    def __init__(self):
+        self.rows = {"replaced": []}
+
+
+edit_log = _EditLog()  # an object reachable from a global, holding a dict of lists
+
+
+def set_row_logs_in_object(m, i, row):
+    edit_log.rows["replaced"].append(i)
+    return jnp.asarray(m).at[i].set(row)
+
+
 def set_row_where(m, i, row):
     m = jnp.asarray(m)
     is_row_i = (jnp.arange(m.shape[0]) == i % m.shape[0])[:, None]
@@ -448,6 +461,7 @@ CASES = [
     wrong("4.2", "matches-reference", set_row_concatenate_no_negative),
     wrong("4.2", "matches-reference", set_row_float16),
     wrong("4.2", "globals-unchanged", set_row_logs),
+    wrong("4.2", "globals-unchanged", set_row_logs_in_object),
     wrong("4.2", "no-leaked-tracers", set_row_keeps_last),
     right("4.2", set_row_where),
     right("4.2", set_row_concatenate),
