@@ -246,6 +246,17 @@ def power_static(x, n):
     return x
 
 
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["w"], meta_fields=["step"])
+@dataclasses.dataclass(frozen=True)
+class CountedState:
+    w: jax.Array
+    step: int  # a static field: part of jit's cache key
+
+
+def counted_update(state, g):
+    return CountedState(w=state.w - 0.1 * g, step=state.step + 1)
+
+
 def _power(x, p):
     return x**p
 
@@ -623,6 +634,7 @@ BUGGY = [
     ("recompiles", loss_inner_jit, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("recompiles", sgd_static_lr, lambda: (jnp.ones(2), 0.1)),
     ("recompiles", power_with_partial, V3),
+    ("recompiles", counted_update, lambda: (CountedState(jnp.ones(2), 0), jnp.ones(2))),
     ("recompiles", decayed_update, lambda: (jnp.ones(2), 0)),
     ("not-deterministic", noisy, V3),
     ("not-deterministic", jitter, V3),

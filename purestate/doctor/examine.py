@@ -135,6 +135,7 @@ class Examination:
         self.jit_calls()
         self.leak_trace()
         self.eager_recompile()
+        self.chained_recompile()
         self.key_reuse()
         self.baked_globals()
 
@@ -317,6 +318,51 @@ class Examination:
                                    "(jax.random.key or PRNGKey of a literal, inside the function): every "
                                    "call uses that same key again and draws the same numbers. Take the key "
                                    "as an argument, split it, and return the new key")
+
+    def chained_recompile(self) -> None:
+        """State in, state out: the returned state fed back must not retrace.
+
+        A step counter kept as pytree metadata (a static field of a registered dataclass, aux
+        data) is part of the cache key: every new value traces and compiles again.
+        """
+        if self.jitted is None or self.has("recompiles") or self.jit_result is None:
+            return
+        call = arglib.fresh(self.jit_call)
+        chained = _chain_state(call, self.jit_result)
+        if chained is None:
+            return
+        leaves = jax.tree.leaves(call)
+        if not all(arglib.is_dynamic(leaf, False) for leaf in leaves):
+            return
+        traces = 0
+        base = self.base
+
+        def counted(args: Any, kwargs: Any) -> Any:
+            nonlocal traces
+            traces += 1
+            return base(*args, **kwargs)
+
+        counted.__name__ = self.name
+        try:
+            with captured(), compilations() as events:
+                jitted = jax.jit(counted)
+                jitted(*call)
+                if self.user_jit:
+                    self.call(self.fn, call)
+                before = len(events())
+                jitted(*chained)
+                if self.user_jit:
+                    self.call(self.fn, chained)
+                again = [name for _, name in events()[before:] if name in (self.reach.code_names | {self.name})]
+        except (Exception, SystemExit):
+            return
+        if traces > 1 or again:
+            self.add("recompiles", f"feeding the state `{self.name}` returned back into it traced and compiled "
+                                   f"`{self.name}` again: something in the state that jax.jit treats as static "
+                                   "(a static field of a registered dataclass, pytree metadata) changed. Keep "
+                                   "values that change, such as a step counter, as array fields\n"
+                                   "Fix: chapter 6, “Static fields are part of the cache key”; chapter 8, "
+                                   "“Step counters: data, not static”.")
 
     def eager_recompile(self) -> None:
         try:
@@ -721,6 +767,31 @@ def _constant_seeds(closed: Any) -> list[Any]:
 
     visit(getattr(closed, "jaxpr", closed))
     return found
+
+
+def _chain_state(call: arglib.Call, result: Any) -> arglib.Call | None:
+    """``call`` with an argument replaced by the part of ``result`` of its type and number of
+    leaves, whose tree structure differs (metadata changed); ``None`` when there is none."""
+    args, kwargs = call
+    parts = [result] + (list(result) if isinstance(result, (tuple, list)) else [])
+    for index, arg in enumerate(args):
+        try:
+            structure = jax.tree.structure(arg)
+            count = len(jax.tree.leaves(arg))
+        except Exception:
+            continue
+        if structure.num_nodes <= 1:
+            continue
+        for part in parts:
+            try:
+                if (type(part) is type(arg) and len(jax.tree.leaves(part)) == count
+                        and jax.tree.structure(part) != structure):
+                    new_args = list(args)
+                    new_args[index] = part
+                    return tuple(new_args), dict(kwargs)
+            except Exception:
+                continue
+    return None
 
 
 def _has_keys(tree: Any) -> bool:
