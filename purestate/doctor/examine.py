@@ -192,14 +192,23 @@ class Examination:
         if _item_assignment(error):
             self.add("mutates-input", f"`{self.name}` tried to change an array in place and raised {said}: "
                                       "JAX arrays are immutable; x.at[i].set(v) returns a new array")
-        elif self.user_jit and (_concrete(error) or type(error).__name__ == "UnexpectedTracerError"):
+        elif self.user_jit and self._plain_function_runs():
+            # the function inside the reader's jax.jit runs: the jit is what fails
             kind, message = _jit_failure(self.name, error)
-            self.add(kind, message.replace(f"`jax.jit({self.name})`", f"`{self.name}`", 1))
+            self.add(kind, message.replace(f"`jax.jit({self.name})`", f"`{self.name}` (jitted)", 1))
         elif type(error).__name__ == "KeyReuseError":
             self.add("reuses-key", f"`{self.name}` raised {said}: split a key and use each piece once")
         else:
             self.add("raises", f"`{self.name}` raised {said} on the example arguments, so nothing else "
                                "could be checked")
+
+    def _plain_function_runs(self) -> bool:
+        try:
+            with captured():
+                self.call(self.base, arglib.private_copy(*self.original))
+        except (Exception, SystemExit):
+            return False
+        return True
 
     def mutations(self, call: arglib.Call, before: list[tuple[str, Any, Any]]) -> None:
         params = _parameter_names(self.base)
