@@ -1,0 +1,338 @@
+"""Chapter 12 · Stateful libraries: known answers to 12.1 (optax) and 12.2 (Equinox)."""
+
+from __future__ import annotations
+
+import collections
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from tests.wrong_answers.helpers import parametrize, right, wrong
+
+optax = pytest.importorskip("optax")
+eqx = pytest.importorskip("equinox")
+
+# 12.1 · init_opt_state(params), train_step(params, opt_state, batch) ---------------------
+
+schedule = optax.exponential_decay(0.1, transition_steps=4, decay_rate=0.5)
+optimizer = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(schedule))
+
+
+def loss_fn(params, batch):
+    return jnp.mean((batch["x"] @ params["w"] + params["b"] - batch["y"]) ** 2)
+
+
+def init_opt_state(params):
+    return optimizer.init(params)
+
+
+def train_step_fresh_state(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, optimizer.init(params), params)  # "start clean"
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_old_state(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, new_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss  # the state it was given
+
+
+def train_step_hard_coded_size(params, opt_state, batch):
+    def loss(params):
+        return jnp.sum((batch["x"] @ params["w"] + params["b"] - batch["y"]) ** 2) / 8
+
+    value, grads = jax.value_and_grad(loss)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, value
+
+
+no_clip = optax.adam(schedule)
+
+
+def train_step_no_clip(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = no_clip.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+clip_after = optax.chain(optax.adam(schedule), optax.clip_by_global_norm(1.0))
+
+
+def train_step_clip_after(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = clip_after.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_subtracts(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    # the updates already point downhill: subtracting them climbs
+    return jax.tree.map(lambda p, u: p - u, params, updates), opt_state, loss
+
+
+# a schedule stepped by a Python counter: frozen at trace time under jit
+manual = optax.chain(optax.clip_by_global_norm(1.0), optax.scale_by_adam())
+step_counter = [0]
+
+
+def init_manual(params):
+    return manual.init(params)
+
+
+def train_step_python_counter(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = manual.update(grads, opt_state, params)
+    lr = schedule(step_counter[0])
+    step_counter[0] += 1
+    return jax.tree.map(lambda p, u: p - lr * u, params, updates), opt_state, loss
+
+
+recent_states: collections.deque = collections.deque(maxlen=3)
+
+
+def train_step_keeps_states(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    recent_states.append(opt_state)  # "to inspect later": tracers under jit
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_bfloat16(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    new = optax.apply_updates(params, updates)
+    return jax.tree.map(lambda p: p.astype(jnp.bfloat16), new), opt_state, loss  # "halve the memory"
+
+
+def train_step_python_loss(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, float(loss)  # for the log: not under jit
+
+
+def init_mutates(params):
+    params["step"] = jnp.zeros((), jnp.int32)  # "keep the step count with the parameters"
+    return optimizer.init({"w": params["w"], "b": params["b"]})
+
+
+def train_step(params, opt_state, batch):
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+# right answers, written differently
+
+explicit = optax.chain(
+    optax.clip_by_global_norm(1.0),
+    optax.scale_by_adam(),
+    optax.scale_by_schedule(schedule),
+    optax.scale(-1.0),
+)
+
+
+def init_explicit(params):
+    return explicit.init(params)
+
+
+def train_step_explicit(params, opt_state, batch):
+    grads = jax.grad(loss_fn)(params, batch)
+    updates, opt_state = explicit.update(grads, opt_state)
+    return jax.tree.map(jnp.add, params, updates), opt_state, loss_fn(params, batch)
+
+
+@jax.jit
+def train_step_jitted(params, opt_state, batch):
+    def residual_loss(p):
+        residual = jnp.dot(batch["x"], p["w"]) + p["b"] - batch["y"]
+        return jnp.mean(jnp.square(residual))
+
+    loss, grads = jax.value_and_grad(residual_loss)(params)
+    updates, opt_state = optimizer.update(grads, opt_state)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def make_step(tx):
+    def step(params, opt_state, batch):
+        loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return step
+
+
+CASES = [
+    wrong("12.1", "state-threaded", init_opt_state, train_step_fresh_state),
+    wrong("12.1", "state-threaded", init_opt_state, train_step_old_state),
+    wrong("12.1", "first-step", init_opt_state, train_step_hard_coded_size),
+    wrong("12.1", "first-step", init_opt_state, train_step_no_clip),
+    wrong("12.1", "first-step", init_opt_state, train_step_clip_after),
+    wrong("12.1", "first-step", init_opt_state, train_step_subtracts),
+    wrong("12.1", "globals-unchanged", init_manual, train_step_python_counter),
+    wrong("12.1", "state-threaded", init_manual, train_step_python_counter),
+    wrong("12.1", "no-leaked-tracers", init_opt_state, train_step_keeps_states),
+    wrong("12.1", "first-step", init_opt_state, train_step_bfloat16),
+    wrong("12.1", "first-step", init_opt_state, train_step_python_loss),
+    wrong("12.1", "init-inputs-unchanged", init_mutates, train_step),
+    right("12.1", init_opt_state, train_step),
+    right("12.1", init_explicit, train_step_explicit),
+    right("12.1", optimizer.init, train_step_jitted, label="optimizer.init+train_step_jitted"),
+    right("12.1", optimizer.init, make_step(optimizer), label="optimizer.init+make_step"),
+]
+
+# 12.2 · train_step(model, state, x, y) ----------------------------------------------------
+
+
+def forward(model, state, x):
+    return jax.vmap(model, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(x, state)
+
+
+def sgd(model, grads):
+    return eqx.apply_updates(model, jax.tree.map(lambda g: -0.1 * g, grads))
+
+
+def bn_step_drops_state(model, state, x, y):  # the colleague's step
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2)
+
+    value, grads = eqx.filter_value_and_grad(loss)(model)
+    return sgd(model, grads), state, value
+
+
+def bn_step_state_after_update(model, state, x, y):
+    def loss(model):
+        preds, _ = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2)
+
+    value, grads = eqx.filter_value_and_grad(loss)(model)
+    model = sgd(model, grads)
+    _, new_state = forward(model, state, x)  # "a second pass for the statistics", after the update
+    return model, new_state, value
+
+
+INITIAL = {}
+
+
+def bn_step_from_initial_state(model, state, x, y):
+    INITIAL.setdefault("state", state)  # "the state to normalise with", kept from the first call
+
+    def loss(model):
+        preds, new_state = forward(model, INITIAL["state"], x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    return sgd(model, grads), new_state, value
+
+
+STEPS = {"n": 0}
+
+
+def bn_step_counts_steps(model, state, x, y):
+    STEPS["n"] += 1  # "for the log": runs once per trace, not once per step
+
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    return sgd(model, grads), new_state, value
+
+
+latest = {}
+
+
+def bn_step_global_state(model, state, x, y):
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        latest["state"] = new_state  # "read it back after the step": a tracer
+        return jnp.mean((preds - y) ** 2)
+
+    value, grads = eqx.filter_value_and_grad(loss)(model)
+    return sgd(model, grads), latest["state"], value
+
+
+def bn_step_inference_mode(model, state, x, y):
+    def loss(model):
+        preds, new_state = forward(eqx.nn.inference_mode(model), state, x)  # "deterministic"
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    return sgd(model, grads), new_state, value
+
+
+def bn_step_bfloat16_state(model, state, x, y):
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    small = jax.tree.map(
+        lambda a: a.astype(jnp.bfloat16) if jnp.issubdtype(a.dtype, jnp.floating) else a, new_state
+    )
+    return sgd(model, grads), small, value
+
+
+def bn_step_sums_loss(model, state, x, y):
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.sum((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    return sgd(model, grads), new_state, value
+
+
+# right answers, written differently
+
+
+def bn_step(model, state, x, y):
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    return sgd(model, grads), new_state, value
+
+
+def bn_step_second_pass(model, state, x, y):
+    _, new_state = forward(model, state, x)  # the statistics, from the parameters it was given
+
+    def loss(model):
+        preds, _ = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2)
+
+    value, grads = eqx.filter_value_and_grad(loss)(model)
+    return sgd(model, grads), new_state, value
+
+
+def bn_step_partitioned(model, state, x, y):
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def loss(params):
+        preds, new_state = forward(eqx.combine(params, static), state, x)
+        return jnp.mean(jnp.square(preds - y)), new_state
+
+    (value, new_state), grads = jax.value_and_grad(loss, has_aux=True)(params)
+    params = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+    return eqx.combine(params, static), new_state, value
+
+
+CASES += [
+    wrong("12.2", "running-stats", bn_step_drops_state),
+    wrong("12.2", "inference", bn_step_drops_state),
+    wrong("12.2", "running-stats", bn_step_state_after_update),
+    wrong("12.2", "running-stats", bn_step_from_initial_state),
+    wrong("12.2", "globals-unchanged", bn_step_counts_steps),
+    wrong("12.2", "no-leaked-tracers", bn_step_global_state),
+    wrong("12.2", "trains", bn_step_inference_mode),
+    wrong("12.2", "running-stats", bn_step_bfloat16_state),
+    wrong("12.2", "trains", bn_step_sums_loss),
+    right("12.2", bn_step),
+    right("12.2", bn_step_second_pass),
+    right("12.2", bn_step_partitioned),
+]
+
+test_known_answer = parametrize(CASES)
