@@ -1,0 +1,246 @@
+"""Chapter 13 · Capstone: known answers to 13.1 and 13.2."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from tests.wrong_answers.helpers import parametrize, right, wrong
+
+# 13.1 · make_train_step(loss_fn, optimizer) ---------------------------------------------
+
+
+def _step_body(loss_fn, optimizer, state, batch, *, dropout_key=None, stats_out=True, step_dtype=None,
+               advance=True, key_out=None):
+    """The right step, with one of the wrong turns a learner takes switched on."""
+    x, y = batch
+    if dropout_key is None:
+        dropout_key = jax.random.fold_in(state["key"], state["step"])
+    (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state["params"], state["stats"], dropout_key, x, y
+    )
+    updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+    params = jax.tree.map(jnp.add, state["params"], updates)
+    step = state["step"] + 1 if advance else state["step"]
+    if step_dtype is not None:
+        step = step.astype(step_dtype)
+    return {
+        "params": params,
+        "stats": stats if stats_out else state["stats"],
+        "opt_state": opt_state,
+        "key": state["key"] if key_out is None else key_out,
+        "step": step,
+    }, loss
+
+
+def make_train_step_key_as_dropout_key(loss_fn, optimizer):  # the state's key consumed at every step
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch, dropout_key=state["key"])
+
+    return train_step
+
+
+def make_train_step_splits_key(loss_fn, optimizer):  # a new key each step: not the specified fold_in
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        key, dropout_key = jax.random.split(state["key"])
+        return _step_body(loss_fn, optimizer, state, batch, dropout_key=dropout_key, key_out=key)
+
+    return train_step
+
+
+def make_train_step_not_jitted(loss_fn, optimizer):  # right numbers, one operation at a time
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch)
+
+    return train_step
+
+
+def make_train_step_not_donated(loss_fn, optimizer):
+    @jax.jit
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch)
+
+    return train_step
+
+
+def make_train_step_donates_batch(loss_fn, optimizer):  # donates the wrong argument
+    @functools.partial(jax.jit, donate_argnums=1)
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch)
+
+    return train_step
+
+
+def make_train_step_drops_stats(loss_fn, optimizer):  # has_aux's statistics thrown away
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch, stats_out=False)
+
+    return train_step
+
+
+def make_train_step_step_not_advanced(loss_fn, optimizer):  # same dropout mask at every step
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch, advance=False)
+
+    return train_step
+
+
+def make_train_step_int8_step(loss_fn, optimizer):  # "a small counter": wraps after 127 steps
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch, step_dtype=jnp.int8)
+
+    return train_step
+
+
+def make_train_step_python_step(loss_fn, optimizer):  # the step number as a static Python int
+    @functools.partial(jax.jit, donate_argnums=0, static_argnums=2)
+    def inner(state, batch, step):
+        state = {**state, "step": jnp.int32(step)}
+        return _step_body(loss_fn, optimizer, state, batch)
+
+    @functools.wraps(inner)
+    def train_step(state, batch):
+        return inner(state, batch, int(state["step"]))
+
+    train_step._cache_size = inner._cache_size  # it is "a jit function", as far as it can tell
+    return train_step
+
+
+LOSS_LOG = []
+
+
+def make_train_step_logs_losses(loss_fn, optimizer):  # a tracer kept in a global list
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        new_state, loss = _step_body(loss_fn, optimizer, state, batch)
+        LOSS_LOG.append(loss)
+        return new_state, loss
+
+    return train_step
+
+
+def make_train_step_counts_on_attribute(loss_fn, optimizer):  # a counter on the function itself
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        make_train_step_counts_on_attribute.calls = getattr(make_train_step_counts_on_attribute, "calls", 0) + 1
+        return _step_body(loss_fn, optimizer, state, batch)
+
+    return train_step
+
+
+def make_train_step_grad_with_aux(loss_fn, optimizer):  # right: jax.grad with the loss in the aux
+    def loss_and_aux(params, stats, key, x, y):
+        loss, new_stats = loss_fn(params, stats, key, x, y)
+        return loss, (loss, new_stats)
+
+    def train_step(state, batch):
+        grads, (loss, stats) = jax.grad(loss_and_aux, has_aux=True)(
+            state["params"], state["stats"], jax.random.fold_in(state["key"], state["step"]), *batch
+        )
+        updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+        params = jax.tree_util.tree_map(lambda p, u: p + u, state["params"], updates)
+        return dict(state, params=params, stats=stats, opt_state=opt_state, step=state["step"] + 1), loss
+
+    return jax.jit(train_step, donate_argnames="state")
+
+
+CASES = [
+    wrong("13.1", "no-key-reuse", make_train_step_key_as_dropout_key),
+    wrong("13.1", "state-matches", make_train_step_splits_key),
+    wrong("13.1", "traces-once", make_train_step_not_jitted),
+    wrong("13.1", "donates-state", make_train_step_not_jitted, label="not-jitted-donates"),
+    wrong("13.1", "donates-state", make_train_step_not_donated),
+    wrong("13.1", "donates-state", make_train_step_donates_batch),
+    wrong("13.1", "state-matches", make_train_step_drops_stats),
+    wrong("13.1", "losses-match", make_train_step_step_not_advanced),
+    wrong("13.1", "state-matches", make_train_step_int8_step),
+    wrong("13.1", "traces-once", make_train_step_python_step),
+    wrong("13.1", "no-leaked-tracers", make_train_step_logs_losses),
+    wrong("13.1", "globals-unchanged", make_train_step_counts_on_attribute),
+    right("13.1", make_train_step_grad_with_aux),
+]
+
+# 13.2 · train_epochs(train_step, state, batches, epochs) ------------------------------------
+
+
+def train_epochs_python_epochs(train_step, state, batches, epochs):  # scan of steps, Python epochs
+    rows = []
+    for _ in range(epochs):
+        state, losses = jax.lax.scan(train_step, state, batches)
+        rows.append(losses)
+    return state, jnp.stack(rows)
+
+
+def train_epochs_python_steps(train_step, state, batches, epochs):  # Python steps, inside a jit
+    @jax.jit
+    def epoch(state, batches):
+        losses = []
+        for t in range(jax.tree.leaves(batches)[0].shape[0]):
+            state, loss = train_step(state, jax.tree.map(lambda b: b[t], batches))
+            losses.append(loss)
+        return state, jnp.stack(losses)
+
+    return jax.lax.scan(lambda s, _: epoch(s, batches), state, None, length=epochs)
+
+
+def train_epochs_flat_losses(train_step, state, batches, epochs):  # one row of epochs * steps
+    state, losses = jax.lax.scan(lambda s, _: jax.lax.scan(train_step, s, batches), state, None, length=epochs)
+    return state, losses.reshape(-1)
+
+
+def train_epochs_restarts(train_step, state, batches, epochs):  # every epoch from the initial state
+    def epoch(carry, _):
+        new_state, losses = jax.lax.scan(train_step, state, batches)
+        return new_state, losses
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+def train_epochs_last_epoch_only(train_step, state, batches, epochs):  # the other rows dropped
+    state, losses = jax.lax.scan(lambda s, _: jax.lax.scan(train_step, s, batches), state, None, length=epochs)
+    return state, losses[-1:]
+
+
+EPOCH_LOG = []
+
+
+def train_epochs_logs(train_step, state, batches, epochs):  # keeps every epoch's losses (tracers)
+    def epoch(s, _):
+        s, losses = jax.lax.scan(train_step, s, batches)
+        EPOCH_LOG.append(losses)
+        return s, losses
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+def train_epochs_fori(train_step, state, batches, epochs):  # right: fori_loop writing rows
+    steps = jax.tree.leaves(batches)[0].shape[0]
+
+    def body(e, carry):
+        state, table = carry
+        state, row = jax.lax.scan(train_step, state, batches)
+        return state, table.at[e].set(row)
+
+    _, first = jax.eval_shape(lambda: jax.lax.scan(train_step, state, batches))
+    table = jnp.zeros((epochs, steps), first.dtype)
+    return jax.lax.fori_loop(0, epochs, body, (state, table))
+
+
+CASES += [
+    wrong("13.2", "constant-size-in-epochs", train_epochs_python_epochs),
+    wrong("13.2", "constant-size-in-steps", train_epochs_python_steps),
+    wrong("13.2", "results", train_epochs_flat_losses),
+    wrong("13.2", "results", train_epochs_restarts),
+    wrong("13.2", "results", train_epochs_last_epoch_only),
+    wrong("13.2", "no-leaked-tracers", train_epochs_logs),
+    right("13.2", train_epochs_fori),
+]
+
+test_known_answer = parametrize(CASES)
