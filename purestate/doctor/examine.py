@@ -5,19 +5,25 @@ JAX's thread-local switches (``jax.checking_leaks``, ``jax.debug_key_reuse``) ar
 there, and a time limit can stop it. In order:
 
 1. two plain calls with equal copies of the arguments: ``mutates-input`` (each argument's
-   fingerprint before and after), ``writes-outside`` (the checker's ``hidden_state`` before
-   and after), ``not-deterministic`` (the two results);
-2. ``jax.jit`` of the function (Python numbers made static when the traced version fails on
-   them), called three times, the third with new values of the same shapes and dtypes:
+   fingerprint before and after), ``writes-outside`` (the checker's ``hidden_state``, plus the
+   reader's own modules, before and after), ``not-deterministic`` (the two results; a draw
+   from NumPy's or Python's global generator is named there);
+2. ``jax.jit`` of the function (Python numbers made static when the traced version fails),
+   called three times, the third with new values of the same shapes and dtypes:
    ``not-traceable``, ``jit-differs``, ``python-side-effect`` (output of the first, tracing
-   call against the second), ``recompiles`` (traces and compilations on later calls), and a
-   tracer left in a global or closure (``leaks-tracer``);
-3. a fresh trace under ``jax.checking_leaks()``: ``leaks-tracer``;
-4. a plain call with new values: ``recompiles`` (a ``jax.jit`` of a new function, a static
-   argument that changed), counted with JAX's compilation events;
-5. where keys are in reach, calls under ``jax.debug_key_reuse(True)``: ``reuses-key``;
+   call against the second), ``recompiles`` (traces on later calls), and a tracer left in
+   what the function reaches (``leaks-tracer``);
+3. a fresh trace under ``jax.checking_leaks()``: ``leaks-tracer``; a PRNG key made from a
+   literal seed in its jaxpr: ``reuses-key``;
+4. a plain call with new values, then (for an int argument named like a counter) a new
+   int: ``recompiles``, counted with JAX's trace and compile events of the reader's own
+   functions; the state the function returned fed back in: ``recompiles`` when it retraces;
+5. where keys are in reach, a trace under ``jax.debug_key_reuse(True)``, plain calls for
+   keys outside the arguments, and the returned key fed back in: ``reuses-key``;
 6. each number or array the function reads from outside its arguments, changed and put
    back: ``bakes-global`` when the plain function sees the change and the jitted one does not.
+
+A step that cannot run on a function is skipped; the others still run.
 """
 
 from __future__ import annotations
@@ -47,13 +53,6 @@ ATOL = 1e-5
 SAME_RTOL = 1e-5  # the same call twice
 SAME_ATOL = 1e-6
 
-_CONCRETE_ERRORS = (
-    "ConcretizationTypeError",
-    "TracerBoolConversionError",
-    "TracerIntegerConversionError",
-    "TracerArrayConversionError",
-    "NonConcreteBooleanIndexError",
-)
 # Names JAX gives the eager dispatch of a primitive (a plain call of ``lax.scan`` compiles
 # its body on every call); a compilation under one of these names is not a recompilation of
 # the reader's code.
@@ -647,13 +646,6 @@ def _parameter_names(fn: Callable[..., Any]) -> list[str]:
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         return []
-
-
-def _concrete(error: BaseException) -> bool:
-    return type(error).__name__ in _CONCRETE_ERRORS or (
-        isinstance(error, TypeError) and ("concrete" in str(error).lower() or "tracer" in str(error).lower()
-                                           and "shape" in str(error).lower())
-    )
 
 
 def _item_assignment(error: BaseException) -> bool:
