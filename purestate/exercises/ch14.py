@@ -113,3 +113,58 @@ register(Exercise(
         "jax.value_and_grad gives the loss and the gradients in one call.",
     ),
 ))
+
+
+# 14.2 --------------------------------------------------------------------------------
+# Given (buggy): noise drawn with a global key, the same key for the noise and the mask.
+
+
+@probes.reference
+def reference_add_noise(key: Any, x: Any, scale: Any) -> tuple[Any, Any]:
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    noise = jax.random.normal(noise_key, jnp.shape(x))
+    keep = jax.random.bernoulli(mask_key, 0.5, jnp.shape(x))
+    return new_key, jnp.where(keep, x + scale * noise, x)
+
+
+_XN = jnp.linspace(-1.0, 1.0, 8)
+NOISE_CASES = (
+    probes.case(jax.random.key(0), _XN, 0.5),
+    probes.case(jax.random.key(1), _XN, 0.5),
+    probes.case(jax.random.key(2), _XN * 3.0, 2.0),
+)
+
+register(Exercise(
+    id="14.2",
+    signature="add_noise(key, x, scale)",
+    objects=("add_noise",),
+    time_limit_s=20.0,
+    probes=(
+        probes.matches_reference(
+            "add_noise", reference_add_noise, NOISE_CASES,
+            hint="Split the key you are given into three, in the order the task gives: the key "
+            "to return, the key for the noise, the key for the mask.",
+        ),
+        probes.no_key_reuse(
+            "add_noise", NOISE_CASES[:1],
+            hint="A key was used twice: each draw needs a key of its own, and the key you "
+            "return must not be one you drew with.",
+        ),
+        probes.varies_with(
+            "add_noise", ((NOISE_CASES[0], NOISE_CASES[1]),), jit=True,
+            description="add_noise draws different noise for different keys",
+            hint="The result does not depend on the key argument: is a global key still used?",
+        ),
+        probes.globals_unchanged("add_noise", NOISE_CASES[:1]),
+        doctor_silent(
+            "add_noise", NOISE_CASES[:1],
+            hint="Run doctor(add_noise, jax.random.key(0), x, 0.5) and fix what it names.",
+        ),
+    ),
+    hints=(
+        "Run the doctor on add_noise_buggy: the key is outside the arguments, and it is used "
+        "for two draws.",
+        "Take the key as an argument, split it (jax.random.split can make three keys at once), "
+        "use each new key once, and return the one you did not use with the result.",
+    ),
+))

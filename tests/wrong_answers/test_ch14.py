@@ -84,6 +84,61 @@ def fit_step_debug_print(params, x, y, lr):
     return {k: params[k] - lr * grads[k] for k in params}, loss
 
 
+GLOBAL_KEY = jax.random.key(0)
+
+
+def add_noise_one_key(key, x, scale):
+    # The same key for the noise and the mask.
+    noise = jax.random.normal(key, x.shape)
+    keep = jax.random.bernoulli(key, 0.5, x.shape)
+    return key, jnp.where(keep, x + scale * noise, x)
+
+
+def add_noise_global_key(key, x, scale):
+    # The key argument is only passed through; the draws still use the global key.
+    k1, k2 = jax.random.split(GLOBAL_KEY)
+    noise = jax.random.normal(k1, x.shape)
+    keep = jax.random.bernoulli(k2, 0.5, x.shape)
+    return key, jnp.where(keep, x + scale * noise, x)
+
+
+def add_noise_returns_used_key(key, x, scale):
+    # Splits for the draws, then hands back the key it split: the caller's next call
+    # draws from a consumed key.
+    _, noise_key, mask_key = jax.random.split(key, 3)
+    noise = jax.random.normal(noise_key, x.shape)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return key, jnp.where(keep, x + scale * noise, x)
+
+
+def add_noise_two_way_split(key, x, scale):
+    # Two keys for three uses: the returned key also draws the mask.
+    key, noise_key = jax.random.split(key)
+    noise = jax.random.normal(noise_key, x.shape)
+    keep = jax.random.bernoulli(key, 0.5, x.shape)
+    return key, jnp.where(keep, x + scale * noise, x)
+
+
+def add_noise_swapped_keys(key, x, scale):
+    # The noise and mask keys in the other order.
+    new_key, mask_key, noise_key = jax.random.split(key, 3)
+    noise = jax.random.normal(noise_key, x.shape)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return new_key, jnp.where(keep, x + scale * noise, x)
+
+
+def add_noise_indexed(key, x, scale):
+    keys = jax.random.split(key, 3)
+    noisy = x + scale * jax.random.normal(keys[1], x.shape)
+    return keys[0], jnp.where(jax.random.bernoulli(keys[2], 0.5, x.shape), noisy, x)
+
+
+def add_noise_uniform_mask(key, x, scale):
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(mask_key, p=0.5, shape=jnp.shape(x))
+    return new_key, jnp.where(keep, x + jax.random.normal(noise_key, jnp.shape(x)) * scale, x)
+
+
 CASES = [
     wrong("14.1", "inputs-unchanged", fit_step_in_place),
     wrong("14.1", "matches-reference", fit_step_global_lr),
@@ -96,6 +151,13 @@ CASES = [
     wrong("14.1", "matches-reference", fit_step_only_w),
     right("14.1", fit_step_by_hand),
     right("14.1", fit_step_debug_print),
+    wrong("14.2", "no-key-reuse", add_noise_one_key),
+    wrong("14.2", "matches-reference", add_noise_global_key),
+    wrong("14.2", "doctor-silent", add_noise_returns_used_key),
+    wrong("14.2", "matches-reference", add_noise_two_way_split),
+    wrong("14.2", "matches-reference", add_noise_swapped_keys),
+    right("14.2", add_noise_indexed),
+    right("14.2", add_noise_uniform_mask),
 ]
 
 test_known_answer = parametrize(CASES)
