@@ -27,7 +27,7 @@ from purestate import probes
 from purestate.compare import mismatch
 from purestate.probes import case
 from purestate.registry import Exercise, register
-from purestate.probes.purity import _MISSING, hidden_state
+from purestate.probes.purity import hidden_state
 from purestate.probes.tracing import _brief_leak_reports, is_leak
 from purestate.runner import ProbeFailure, ReaderError
 
@@ -317,9 +317,13 @@ def _no_key_reuse() -> probes.Probe:
     )
 
 
+_ABSENT = ("<absent>",)
+
+
 def _changed(before: dict, after: dict) -> str | None:
+    """The first label whose fingerprint differs between two ``hidden_state`` snapshots."""
     for label in sorted(set(before) | set(after)):
-        if before.get(label, _MISSING) != after.get(label, _MISSING):
+        if before.get(label, _ABSENT) != after.get(label, _ABSENT):
             return label
     return None
 

@@ -220,6 +220,14 @@ def train_epochs_logs(train_step, state, batches, epochs):  # keeps every epoch'
     return jax.lax.scan(epoch, state, None, length=epochs)
 
 
+RUNS = {"count": 0}
+
+
+def train_epochs_counts_runs(train_step, state, batches, epochs):  # a run counter kept in a global dict
+    RUNS["count"] += 1
+    return jax.lax.scan(lambda s, _: jax.lax.scan(train_step, s, batches), state, None, length=epochs)
+
+
 def train_epochs_fori(train_step, state, batches, epochs):  # right: fori_loop writing rows
     steps = jax.tree.leaves(batches)[0].shape[0]
 
@@ -240,6 +248,7 @@ CASES += [
     wrong("13.2", "results", train_epochs_restarts),
     wrong("13.2", "results", train_epochs_last_epoch_only),
     wrong("13.2", "no-leaked-tracers", train_epochs_logs),
+    wrong("13.2", "globals-unchanged", train_epochs_counts_runs),
     right("13.2", train_epochs_fori),
 ]
 
