@@ -551,8 +551,15 @@ def captured() -> Iterator[Callable[[], str]]:
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)
-    if level > logging.INFO or level == logging.NOTSET:
-        root.setLevel(logging.INFO)
+    # the reader's loggers inherit the root's level: let their debug messages through, and
+    # keep JAX's own (which would slow tracing down) at their usual level
+    libraries = [logging.getLogger(name) for name in ("jax", "jaxlib", "absl")]
+    library_levels = [logger.level for logger in libraries]
+    for logger in libraries:
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+    if level > logging.DEBUG or level == logging.NOTSET:
+        root.setLevel(logging.DEBUG)
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
                 warnings.catch_warnings(record=True) as caught:
@@ -570,6 +577,8 @@ def captured() -> Iterator[Callable[[], str]]:
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+        for logger, previous in zip(libraries, library_levels):
+            logger.setLevel(previous)
 
 
 _listening = threading.Lock()
