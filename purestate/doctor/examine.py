@@ -389,9 +389,14 @@ class Examination:
             return
         if names:
             traced = ", ".join(f"`{n}`" for n in names)
-            why = (" (a static argument changed, or a Python value it depends on)" if self.user_jit else
-                   ": a jax.jit of a function created anew on every call (a lambda, an inner def, a "
-                   "functools.partial) starts with an empty cache")
+            floats = _changed_floats(self.second_call, self.third_call, _parameter_names(self.base))
+            if self.user_jit or (floats and self.name in names):
+                shown = f": {', '.join(floats)}" if floats else ""
+                why = (f" (a Python number it treats as static changed{shown}); a static argument "
+                       "compiles anew for every value: pass a value that changes as an array")
+            else:
+                why = (": a jax.jit of a function created anew on every call (a lambda, an inner def, "
+                       "a functools.partial) starts with an empty cache")
             self.add("recompiles", f"a third call of `{self.name}` with new values of the same shapes and dtypes "
                                    f"traced and compiled {traced} again{why}")
 
@@ -712,6 +717,21 @@ _COUNTER = re.compile(
     r"^(step|steps_done|t|i|it|iter|iteration|epoch|count|counter|global_step|step_count|step_num|"
     r"num_updates|update_count|n_updates)$"
 )
+
+
+def _changed_floats(before: arglib.Call, after: arglib.Call, params: list[str]) -> list[str]:
+    """The Python float arguments that differ between two calls, in words."""
+    found = []
+    (args_a, kwargs_a), (args_b, kwargs_b) = before, after
+    for index, (a, b) in enumerate(zip(args_a, args_b)):
+        if type(a) is float and a != b:
+            name = params[index] if index < len(params) else f"argument {index + 1}"
+            found.append(f"`{name}` went from {a:g} to {b:g}")
+    for name, a in kwargs_a.items():
+        b = kwargs_b.get(name)
+        if type(a) is float and a != b:
+            found.append(f"`{name}` went from {a:g} to {b:g}")
+    return found
 
 
 def _perturbed_ints(call: arglib.Call, params: list[str]) -> tuple[arglib.Call, list[str]]:
