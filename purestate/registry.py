@@ -21,7 +21,9 @@ from purestate.runner import (
     ProbeFailure,
     ProbeTimeout,
     ReaderError,
+    WorkerStopped,
     format_exception,
+    in_reader_code,
     run_with_time_limit,
 )
 
@@ -133,6 +135,11 @@ def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> 
     exercise = get(exercise_id)
     if exercise is None:
         return _unknown(exercise_id)
+    if in_reader_code():  # the reader's code, being checked, calls check: no checks within checks
+        return CheckResult(
+            exercise.id, exercise.signature, Status.INVALID,
+            message="check was called from inside the code it is checking; call it from a cell of its own.",
+        )
     problem = _validate(exercise, objects)
     if problem:
         return CheckResult(exercise.id, exercise.signature, Status.INVALID, message=problem)
@@ -163,7 +170,9 @@ def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> 
             )
         except (ProbeFailure, ReaderError) as failure:
             message = str(failure)
-        except ProbeTimeout:
+        except ProbeTimeout as error:
+            if isinstance(error, WorkerStopped):  # this evaluate runs inside a stopped worker
+                raise
             timed_out = True
             message = f"did not finish within {exercise.time_limit_s:g} s (an endless loop?)"
         except RecursionError as error:
@@ -171,8 +180,9 @@ def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> 
         except KeyboardInterrupt:
             _restore()
             raise
-        except CheckerSignal as error:
-            message = format_exception(error)
+        except CheckerSignal:  # stopping a worker this evaluate runs in (a check inside a check)
+            _restore()
+            raise
         except Exception as error:
             message = f"could not use what your code returned: {format_exception(error)}"
         else:

@@ -66,6 +66,14 @@ class ProbeTimeout(CheckerSignal):
     """Injected into a worker thread that ran past its time limit."""
 
 
+class WorkerStopped(ProbeTimeout):
+    """Injected into a worker thread that ran past its time limit (its caller has moved on).
+
+    The thread that waited raises a plain ``ProbeTimeout``; this one only unwinds the
+    worker, through any check the reader's code may have started inside it.
+    """
+
+
 class CheckInterrupted(CheckerSignal):
     """Injected into the worker thread when the reader presses Ctrl-C during a check."""
 
@@ -357,8 +365,11 @@ def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
         except KeyboardInterrupt:
             _stop(worker, CheckInterrupted)
             raise
+        except CheckerSignal:  # this thread is itself a worker being stopped: stop its worker too
+            _stop(worker, WorkerStopped)
+            raise
         if worker.is_alive():
-            _stop(worker, ProbeTimeout)
+            _stop(worker, WorkerStopped)
             raise ProbeTimeout(seconds)
     finally:
         _uninstall()

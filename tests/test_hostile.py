@@ -463,3 +463,25 @@ def test_reports_show_no_addresses() -> None:
     first = evaluate("1.1", returns_objects).render()
     second = evaluate("1.1", returns_objects).render()
     assert "0x" not in first and first == second
+
+
+# A check inside a check ----------------------------------------------------------------------
+
+
+_nested: list = []
+
+
+def checks_itself(items: list, item: object) -> list:
+    _nested.append(evaluate("1.1", checks_itself))
+    return [*items, item]
+
+
+def test_an_answer_that_runs_the_checker_on_itself_gets_no_nested_check() -> None:
+    result = evaluate("1.1", checks_itself)
+    # its values are right, the checks it started were refused at once; only the list it
+    # appends to gives it away
+    assert result.failed_keys == ("globals-unchanged",)
+    assert _nested and {r.status for r in _nested} == {Status.INVALID}
+    assert "inside the code it is checking" in _nested[0].message
+    assert not _probe_threads()
+    assert_later_checks_are_right()
