@@ -4,7 +4,9 @@
 
 Prints a table; asserts nothing (timings depend on the machine, so they are not a test).
 Check latency is measured in a fresh process per chapter, as a reader meets it: the first
-check of a solution (with JAX's compilations) and a second run of the same check.
+check of a solution (with JAX's compilations) and a second run of the same check. The state
+doctor is timed the same way over its bug gallery (tests/doctor_gallery.py): the first
+examination of each function, in one fresh process.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ print(json.dumps(rows))
 """
 
 
+DOCTOR_TIMER = """
+import json, statistics, sys, time
+sys.path.insert(0, {root!r})
+from purestate.doctor import diagnose
+from tests.doctor_gallery import BUGGY, CLEAN
+rows = []
+for label, fn, make_args in [(k, f, m) for k, f, m in BUGGY] + [("clean", f, m) for f, m in CLEAN]:
+    start = time.perf_counter()
+    diagnose(fn, make_args(), show=False)
+    rows.append((label, fn.__name__, time.perf_counter() - start))
+print(json.dumps(rows))
+"""
+
+
 def time_notebooks() -> None:
     print(f"{'notebook':44} {'seconds':>8}")
     total = 0.0
@@ -65,16 +81,34 @@ def time_checks() -> None:
             print(f"{exercise_id:10} {verdict:14} {first:16.2f} {again:10.2f}", flush=True)
 
 
+def time_doctor() -> None:
+    code = DOCTOR_TIMER.format(root=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    rows = json.loads(out.strip().splitlines()[-1])
+    seconds = sorted(row[2] for row in rows)
+    median = seconds[len(seconds) // 2]
+    print(f"\nstate doctor over {len(rows)} gallery functions: median {median:.2f} s, max {seconds[-1]:.2f} s")
+    for label, name, elapsed in sorted(rows, key=lambda row: -row[2])[:5]:
+        print(f"  slowest: {name:32} {label:20} {elapsed:6.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notebooks-only", action="store_true")
     parser.add_argument("--checks-only", action="store_true")
+    parser.add_argument("--doctor-only", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if args.doctor_only:
+        time_doctor()
+        return
     if not args.checks_only:
         time_notebooks()
     if not args.notebooks_only:
         time_checks()
+        time_doctor()
 
 
 if __name__ == "__main__":
