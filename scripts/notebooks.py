@@ -18,6 +18,11 @@ FOLDERS = ("chapters", "exercises", "solutions")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 SETUP_CALL = re.compile(r"^purestate\.setup_notebook\((?P<args>[^)]*)\)$", re.MULTILINE)
 COLAB_BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
+# The opening cells of every notebook (written by scripts/sync_notebooks.py).
+TITLE_CELL, BADGE_CELL, SETUP_CELL = 0, 1, 2
+BADGE_TAGS = ("remove-cell",)  # Colab and GitHub show the badge; the book has a launch button
+SETUP_TAGS = ("hide-input", "nbval-ignore-output")
+PREDICTION = "Predict, then run"  # a prompt whose answer cell hides its output in the book
 
 
 def notebooks(folders: tuple[str, ...] = FOLDERS) -> list[Path]:

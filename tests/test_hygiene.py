@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from scripts.notebooks import (
+    BADGE_CELL,
+    BADGE_TAGS,
     FOLDERS,
     KERNELSPEC,
+    PREDICTION,
     ROOT,
+    SETUP_CELL,
+    SETUP_TAGS,
+    TITLE_CELL,
     badge_source,
     notebooks,
     read,
@@ -21,7 +27,7 @@ from scripts.notebooks import (
 )
 
 NOTEBOOKS = notebooks()
-TITLE_CELL = 2  # after the badge and the setup cell
+ANSI_ESCAPE = "\x1b["
 MACHINE_PATH = re.compile(r"(site-packages|dist-packages|/tmp/|/root/|/home/|\.venv/|/usr/lib/python)")
 
 
@@ -48,15 +54,62 @@ def test_the_three_folders_hold_the_same_chapters() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
-def test_badge_and_setup_cell(path: Path) -> None:
+def test_title_badge_and_setup_cell(path: Path) -> None:
     cells = read(path).cells
-    assert cells[0].cell_type == "markdown" and cells[0].source == badge_source(path), (
-        "cell 0 must be the Colab badge for this path: run `make sync`"
+    title = cells[TITLE_CELL]
+    assert title.cell_type == "markdown" and title.source.startswith("# "), (
+        "a page opens with its title: cell 0 is the `# ` heading (run `make sync`)"
     )
-    args = setup_args(cells[1].source)
-    assert cells[1].cell_type == "code" and args is not None, "cell 1 must be the setup cell"
-    assert cells[1].source == setup_source(args), "the setup cell differs from the template: run `make sync`"
-    assert "nbval-ignore-output" in tags(cells[1])
+    badge = cells[BADGE_CELL]
+    assert badge.cell_type == "markdown" and badge.source == badge_source(path), (
+        "cell 1 must be the Colab badge for this path: run `make sync`"
+    )
+    assert set(BADGE_TAGS) <= set(tags(badge)), "the badge is for Colab and GitHub, removed from the book"
+    setup = cells[SETUP_CELL]
+    args = setup_args(setup.source)
+    assert setup.cell_type == "code" and args is not None, "cell 2 must be the setup cell"
+    assert setup.source == setup_source(args), "the setup cell differs from the template: run `make sync`"
+    assert set(SETUP_TAGS) <= set(tags(setup))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_predictions_are_answered_behind_a_toggle(path: Path) -> None:
+    """The cell after a "Predict, then run" prompt hides its output until the reader opens it."""
+    cells = read(path).cells
+    for index, cell in enumerate(cells[:-1]):
+        if cell.cell_type == "markdown" and PREDICTION in cell.source:
+            answer = cells[index + 1]
+            assert answer.cell_type == "code", f"cell {index} asks for a prediction, but no code cell follows"
+            assert "hide-output" in tags(answer), (
+                f"cell {index + 1} answers the prediction of cell {index}: tag it `hide-output` (`make sync` does)"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_no_output_has_colour_codes(path: Path) -> None:
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type == "code":
+            assert not any(ANSI_ESCAPE in text for text in _strings(cell.outputs)), (
+                f"cell {index} stores ANSI colour codes (print jaxprs with `.pretty_print(use_color=False)`)"
+            )
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a cell's outputs (texts, tracebacks, data of every MIME type)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
+def test_every_listing_is_executed(path: Path) -> None:
+    """Code the course shows runs: no listing in prose stands in for a cell that was not run."""
+    for index, cell in enumerate(read(path).cells):
+        assert "not executed" not in cell.source.lower(), f"cell {index} shows code marked as not executed"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=str)
@@ -109,7 +162,7 @@ def test_exercises_and_solutions_differ_only_in_answer_cells(name: str) -> None:
             assert s.source == e.source.replace("# Exercises · ", "# Solutions · ", 1), (
                 "the solutions' title cell is the exercises' with 'Solutions' for 'Exercises'"
             )
-        elif index > 0 and "answer" not in tags(e):
+        elif index != BADGE_CELL and "answer" not in tags(e):
             assert e.source == s.source, f"cell {index} is not an answer cell but differs"
     assert any("answer" in tags(c) for c in exercise), "no cell is tagged `answer`"
 
