@@ -25,6 +25,14 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (bool, int, float, complex)) or is_array(value)
 
 
+_REF_TYPE = getattr(jax, "Ref", None)  # jax.new_ref's arrays (absent from older JAX)
+
+
+def is_ref(value: Any) -> bool:
+    """A mutable JAX array from ``jax.new_ref``: compared by its contents, copied as a new Ref."""
+    return _REF_TYPE is not None and isinstance(value, _REF_TYPE)
+
+
 def is_key_array(value: Any) -> bool:
     """A typed PRNG key array (``jax.random.key``), which NumPy cannot convert."""
     return isinstance(value, jax.Array) and jax.dtypes.issubdtype(value.dtype, jax.dtypes.prng_key)
@@ -112,6 +120,10 @@ def mismatch(
             if found:
                 return found
         return None
+    if is_ref(expected):
+        if not is_ref(got):
+            return f"expected a Ref{_where(path)}, got {type_name(got)}"
+        return _array_mismatch(expected[...], got[...], rtol=rtol, atol=atol, path=path)
     if is_number(expected):
         return _array_mismatch(expected, got, rtol=rtol, atol=atol, path=path)
     if expected != got:
@@ -174,6 +186,23 @@ def _dtype_family(dtype: np.dtype) -> str:
     if np.issubdtype(dtype, np.floating) or dtype.name in ("bfloat16",):
         return "floating-point"
     return dtype.name
+
+
+def fresh_copy(value: Any) -> Any:
+    """A deep copy in which every JAX array is a new buffer and every PRNG key unconsumed.
+
+    For the arguments of a probe's call: an answer that donates an argument
+    (``jax.jit(f, donate_argnums=0)``) deletes the array it was given, and under
+    ``jax.debug_key_reuse`` a key remembers that it was consumed. Each call gets its own.
+    Containers keep their type and order (``jax.tree.map`` would sort a dict's keys).
+    """
+    return copy.deepcopy(value, memo={id(v): _new_buffer(v) for v in _jax_arrays(value)})
+
+
+def _new_buffer(array: Any) -> Any:
+    if is_key_array(array):
+        return jax.random.wrap_key_data(jax.random.key_data(array), impl=jax.random.key_impl(array))
+    return jax.numpy.array(array, copy=True)
 
 
 def snapshot(value: Any) -> Any:

@@ -85,10 +85,15 @@ class ReferenceUsed(BaseException):
 
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{6,}")
+# JAX names where a traced function was defined ("when tracing f at /tmp/ipykernel_7/123.py:3
+# for jit"): a machine path, different in every kernel. The function's name stays.
+_DEFINED_AT = re.compile(r" at (?:[A-Za-z]:)?[^\s:]*[/\\][^\s:]*\.py:\d+")
 
 
 def without_addresses(text: str) -> str:
-    """``text`` without memory addresses (``<function f at 0x7f…>`` becomes ``<function f>``)."""
+    """``text`` without memory addresses (``<function f at 0x7f…>`` becomes ``<function f>``)
+    and without the source paths JAX gives traced functions (``f at /tmp/…/1.py:3``)."""
+    text = _DEFINED_AT.sub("", text)
     return _ADDRESS.sub(lambda m: "" if m.group(0).startswith(" at") else "0x…", text)
 
 
@@ -332,6 +337,14 @@ def _uninstall() -> None:
             sys.stdout, sys.stderr = out, err
 
 
+def _full_matmul_precision() -> Any:
+    """``jax.default_matmul_precision("highest")``, entered in the probe's own thread
+    (JAX's configuration contexts are thread-local)."""
+    import jax
+
+    return jax.default_matmul_precision("highest")
+
+
 def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
     """Run ``fn()`` in a worker thread; raise ``ProbeTimeout`` if it overruns ``seconds``.
 
@@ -346,7 +359,10 @@ def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
         ident = threading.get_ident()
         _captures[ident] = capture
         try:
-            box["value"] = fn()
+            # Full float32 matmuls for the reader's code and the references alike: on a GPU the
+            # default may be TF32, whose rounding is far above the probes' tolerances.
+            with _full_matmul_precision():
+                box["value"] = fn()
         except BaseException as error:  # handed to the caller's thread below
             box["error"] = error
         finally:

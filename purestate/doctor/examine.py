@@ -42,7 +42,7 @@ import jax
 import jax.extend
 import numpy as np
 
-from purestate.compare import short
+from purestate.compare import is_ref, short
 from purestate.doctor import args as arglib
 from purestate.doctor import outside
 from purestate.doctor.report import Finding, format_exception
@@ -217,6 +217,8 @@ class Examination:
         for (fingerprint, shown), value, label in zip(before, values, labels):
             if _donated(value):
                 continue  # a buffer donated to a jax.jit (donate_argnums) is consumed by design
+            if is_ref(value):
+                continue  # writing into a Ref argument is what a Ref is for (chapter 10)
             if _fingerprint(value) != fingerprint:
                 self.add("mutates-input", f"`{self.name}` changed its argument `{label}` in place: before the "
                                           f"call it was {shown}, afterwards {_show(value)} (the doctor worked "

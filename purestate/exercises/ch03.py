@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -10,20 +9,7 @@ from purestate import probes
 from purestate.registry import Exercise, register
 
 
-def case(*args):
-    """``probes.case``, with every JAX array copied on each call too.
-
-    ``probes.case`` shares JAX arrays between calls (they are immutable). But an answer that
-    donates an argument (``jax.jit(..., donate_argnums=0)``, which Chapter 3 shows) deletes the
-    array it is given: without a copy per call, every later probe, and every later check of the
-    exercise in the session, would meet a deleted array.
-    """
-    make = probes.case(*args)
-
-    def copy(leaf):
-        return jnp.array(leaf, copy=True) if isinstance(leaf, jax.Array) else leaf
-
-    return lambda: jax.tree.map(copy, make())
+case = probes.case  # copies JAX arrays per call: a donating answer deletes only its own
 
 # Hints shared by several exercises: what each jit-related mistake looks like.
 _LEAK_HINT = (

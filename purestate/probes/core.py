@@ -13,7 +13,7 @@ from typing import Any
 import jax
 import jax.extend
 
-from purestate.compare import short, snapshot
+from purestate.compare import fresh_copy, short, snapshot
 from purestate.runner import (
     ProbeFailure,
     ReferenceUsed,
@@ -28,13 +28,14 @@ Case = Callable[[], tuple[Any, ...]]
 
 
 def case(*args: Any) -> Case:
-    """A case made of fixed arguments, deep-copied on every use.
+    """A case made of fixed arguments, deep-copied on every use (``compare.fresh_copy``).
 
-    PRNG key arrays are copied too: under ``jax.debug_key_reuse`` a key remembers that it
-    was consumed, and each call must start from an unconsumed key.
+    JAX arrays are copied too: an answer that donates an argument deletes the array it is
+    given, and every later probe (and later check) must still find its own. PRNG keys are
+    unconsumed copies: under ``jax.debug_key_reuse`` a key remembers that it was consumed.
     """
     frozen = snapshot(args)
-    return lambda: fresh_keys(snapshot(frozen))
+    return lambda: fresh_copy(frozen)
 
 
 def fresh_keys(tree: Any) -> Any:

@@ -20,7 +20,7 @@ import jax
 import jax.extend
 import numpy as np
 
-from purestate.compare import changed, is_key_array, short, snapshot
+from purestate.compare import changed, is_key_array, is_ref, short, snapshot
 from purestate.probes.core import Answer, Case, Probe, _fail, _param_name, signature_text
 
 
@@ -325,6 +325,9 @@ class _Walker:
                 host = np.asarray(value)
                 return ("jax array", host.shape, str(host.dtype), host.tobytes())
             return ("jax array", _Same(value))  # immutable: a new value is a new object
+        if is_ref(value):  # mutable: its contents are what a write changes
+            host = np.asarray(value[...])
+            return ("ref", _Same(value), host.shape, str(host.dtype), host.tobytes())
         if isinstance(value, (np.ndarray, np.generic)):
             host = np.ascontiguousarray(value)
             data = host.tobytes() if host.nbytes <= _SMALL_BYTES else hashlib.blake2b(host.data).digest()
