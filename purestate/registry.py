@@ -124,10 +124,15 @@ def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:
     return None
 
 
-def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> CheckResult:
+def evaluate(
+    exercise_id: str, *objects: Any, time_limit_scale: float = 1.0, _restore: Any = guard.restore
+) -> CheckResult:
     """Run the probes of one exercise on the reader's objects, without printing.
 
-    Raises only ``KeyboardInterrupt`` (a real Ctrl-C, after stopping the probe's thread).
+    ``time_limit_scale`` multiplies the exercise's time limit per probe: the course's own
+    tests run many checks at once on busy cores, where a right answer may take longer than a
+    reader's would. Raises only ``KeyboardInterrupt`` (a real Ctrl-C, after stopping the
+    probe's thread).
     ``_restore`` is bound at import, so that the reader's code cannot switch the guard off
     by replacing ``purestate.guard.restore``.
     """
@@ -160,7 +165,7 @@ def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> 
             continue
         status, message = Status.FAILED, ""
         try:
-            run_with_time_limit(lambda: probe.run(answer), exercise.time_limit_s)
+            run_with_time_limit(lambda: probe.run(answer), exercise.time_limit_s * time_limit_scale)
         except NotAttempted as stub:
             _restore()
             text = str(stub)
@@ -174,7 +179,7 @@ def evaluate(exercise_id: str, *objects: Any, _restore: Any = guard.restore) -> 
             if isinstance(error, WorkerStopped):  # this evaluate runs inside a stopped worker
                 raise
             timed_out = True
-            message = f"did not finish within {exercise.time_limit_s:g} s (an endless loop?)"
+            message = f"did not finish within {exercise.time_limit_s * time_limit_scale:g} s (an endless loop?)"
         except RecursionError as error:
             message = format_exception(error)
         except KeyboardInterrupt:

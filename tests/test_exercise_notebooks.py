@@ -9,6 +9,7 @@ import pytest
 from purestate.registry import evaluate, exercises
 from purestate.report import Status
 from scripts.notebooks import ROOT, load_answers, read
+from tests.wrong_answers.helpers import TIME_LIMIT_SCALE
 
 EXERCISES = exercises()
 
@@ -31,14 +32,14 @@ def objects_from(path: Path, exercise_id: str) -> tuple[object, ...]:
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
 def test_stub_is_not_attempted(exercise_id: str) -> None:
     path = notebook_for(exercise_id, "exercises")
-    result = evaluate(exercise_id, *objects_from(path, exercise_id))
+    result = evaluate(exercise_id, *objects_from(path, exercise_id), time_limit_scale=TIME_LIMIT_SCALE)
     assert result.status is Status.NOT_ATTEMPTED, result.render()
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
 def test_solution_passes(exercise_id: str) -> None:
     path = notebook_for(exercise_id, "solutions")
-    result = evaluate(exercise_id, *objects_from(path, exercise_id))
+    result = evaluate(exercise_id, *objects_from(path, exercise_id), time_limit_scale=TIME_LIMIT_SCALE)
     assert result.passed, result.render()
 
 
