@@ -47,6 +47,7 @@ from purestate.doctor import args as arglib
 from purestate.doctor import outside
 from purestate.doctor.report import Finding, format_exception
 from purestate.probes import purity
+from purestate.probes.tracing import primitives_in
 
 RTOL = 1e-4  # jit against eager: XLA may fuse and reorder float arithmetic
 ATOL = 1e-5
@@ -319,7 +320,7 @@ class Examination:
                                          "attribute or a closure)")
             return
         try:
-            self.primitives = _primitive_names(traced.jaxpr)
+            self.primitives = primitives_in(traced.jaxpr)
             # (a seed that changes from call to call is not-deterministic, reported already)
             seeds = ([] if self.jitted.scalars_static or self.has("not-deterministic")
                      else _constant_seeds(traced.jaxpr))
@@ -700,19 +701,6 @@ def _jit_failure(name: str, error: BaseException) -> tuple[str, str]:
     else:
         fix = "jax.jit cannot trace it as written"
     return "not-traceable", f"`jax.jit({name})` raised {said}: {fix}"
-
-
-def _primitive_names(closed: Any) -> set[str]:
-    found: set[str] = set()
-
-    def visit(jaxpr: Any) -> None:
-        for eqn in jaxpr.eqns:
-            found.add(eqn.primitive.name)
-            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-                visit(sub)
-
-    visit(getattr(closed, "jaxpr", closed))
-    return found
 
 
 _COUNTER = re.compile(

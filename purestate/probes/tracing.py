@@ -181,16 +181,20 @@ def _sum_of_outputs(output: Any) -> Any:
 
 def jaxpr_primitives(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> set[str]:
     """Every primitive in ``fn``'s jaxpr, sub-jaxprs (loop bodies, branches) included."""
-    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+    return primitives_in(jax.make_jaxpr(fn, static_argnums=static_argnums)(*args))
+
+
+def primitives_in(jaxpr: Any) -> set[str]:
+    """The names of every primitive in a (closed) jaxpr, sub-jaxprs included."""
     found: set[str] = set()
 
-    def visit(jaxpr: Any) -> None:
-        for eqn in jaxpr.eqns:
+    def visit(inner: Any) -> None:
+        for eqn in inner.eqns:
             found.add(eqn.primitive.name)
             for sub in jax.extend.core.jaxprs_in_params(eqn.params):
                 visit(sub)
 
-    visit(closed.jaxpr)
+    visit(getattr(jaxpr, "jaxpr", jaxpr))
     return found
 
 
