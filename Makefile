@@ -34,8 +34,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-jax JAX=$(OLDEST_JAX)
 
-# The exercise checks (stubs, solutions, known right and wrong answers) on another JAX, in a
-# lean environment of that JAX, NumPy and the package: make test-jax JAX=0.11.2
+# The exercise checks (stubs, solutions, and a sample of the known answers: one right answer
+# per exercise, one wrong answer per probe that must catch one) on another JAX, in a lean
+# environment of that JAX, NumPy and the package: make test-jax JAX=0.11.2
 test-jax:
 	@test -n "$(JAX)" || { echo "usage: make test-jax JAX=<version>"; exit 1; }
 	@test -f .venv-jax-$(JAX)/.installed || { \
@@ -45,8 +46,8 @@ test-jax:
 	.venv-jax-$(JAX)/bin/python -m pip install --quiet .
 	.venv-jax-$(JAX)/bin/python -c 'import jax, sys; sys.exit(0 if jax.__version__ == "$(JAX)" else "installing purestate changed JAX $(JAX) to " + jax.__version__)'
 	cd .venv-jax-$(JAX) && ./bin/python -c 'import purestate, sys; sys.exit(0 if "site-packages" in purestate.__file__ else "purestate was not installed")'
-	.venv-jax-$(JAX)/bin/python -m pytest -o addopts="-p no:cacheprovider -ra -n 2 --dist loadfile" \
-	  tests/test_exercise_notebooks.py tests/wrong_answers
+	PURESTATE_KNOWN_ANSWERS=sample .venv-jax-$(JAX)/bin/python -m pytest \
+	  -o addopts="-p no:cacheprovider -ra -n 2 --dist loadfile" tests/test_exercise_notebooks.py tests/wrong_answers
 
 sync: $(STAMP)
 	$(BIN)/python scripts/sync_notebooks.py
