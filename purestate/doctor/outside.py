@@ -41,11 +41,8 @@ _LIBRARIES = frozenset({"jax", "jaxlib", "numpy", "purestate", "builtins", "opta
 
 def hidden_state(fn: Callable[..., Any], name: str) -> dict[str, Any]:
     """The checker's fingerprint of what ``fn`` can reach (label → comparable summary)."""
-    public = getattr(purity, "hidden_state", None)
     try:
-        if public is not None:
-            return public(fn, name)
-        return purity._hidden_state(fn)  # type: ignore[attr-defined]
+        return purity.hidden_state(fn, name)
     except Exception:
         return {}
 

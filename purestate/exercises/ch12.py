@@ -28,8 +28,8 @@ from purestate import probes
 from purestate.compare import mismatch
 from purestate.probes import Probe, case
 from purestate.probes.core import Answer, _fail
-from purestate.probes.purity import hidden_state
-from purestate.probes.tracing import _brief_leak_reports, is_leak
+from purestate.probes.purity import first_change, hidden_state
+from purestate.probes.tracing import checking_leaks_briefly, is_leak
 from purestate.registry import Exercise, register
 from purestate.runner import ProbeFailure, call_reader
 
@@ -111,7 +111,7 @@ def _record_runs(answer: Answer, name: str, label: str, make_jit: Any, runs: dic
         for run_name, cases in runs.items():
             try:
                 if check_leaks:
-                    with jax.checking_leaks(), _brief_leak_reports():
+                    with checking_leaks_briefly():
                         record.results[run_name] = [drive(answer, step, *make()) for make in cases]
                 else:
                     record.results[run_name] = [drive(answer, step, *make()) for make in cases]
@@ -126,15 +126,10 @@ def _record_runs(answer: Answer, name: str, label: str, make_jit: Any, runs: dic
                 record.results[run_name] = error
 
     before = hidden_state(fn, name)
-    # As the references: full float32 matrix products, so that a GPU's faster default (TF32)
-    # does not reject a right answer.
-    with jax.default_matmul_precision("highest"):
-        attempt(True)
-    after = hidden_state(fn, name)
-    for where in sorted(set(before) | set(after)):
-        if before.get(where, ("<missing>",)) != after.get(where, ("<missing>",)):
-            record.side_effect = f"running {label} changed {where}"
-            break
+    attempt(True)  # in the probe's thread, where matmuls run at full float32 precision
+    where = first_change(before, hidden_state(fn, name))
+    if where:
+        record.side_effect = f"running {label} changed {where}"
     return record
 
 

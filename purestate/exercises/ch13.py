@@ -27,8 +27,8 @@ from purestate import probes
 from purestate.compare import mismatch
 from purestate.probes import case
 from purestate.registry import Exercise, register
-from purestate.probes.purity import hidden_state
-from purestate.probes.tracing import _brief_leak_reports, is_leak
+from purestate.probes.purity import first_change, hidden_state
+from purestate.probes.tracing import checking_leaks_briefly, is_leak
 from purestate.runner import ProbeFailure, ReaderError
 
 _rng = np.random.default_rng(1313)
@@ -317,17 +317,6 @@ def _no_key_reuse() -> probes.Probe:
     )
 
 
-_ABSENT = ("<absent>",)
-
-
-def _changed(before: dict, after: dict) -> str | None:
-    """The first label whose fingerprint differs between two ``hidden_state`` snapshots."""
-    for label in sorted(set(before) | set(after)):
-        if before.get(label, _ABSENT) != after.get(label, _ABSENT):
-            return label
-    return None
-
-
 def _globals_unchanged() -> probes.Probe:
     """``globals_unchanged`` over a build, a fresh trace and a compiled call of the step.
 
@@ -340,7 +329,7 @@ def _globals_unchanged() -> probes.Probe:
         factory = answer.make_train_step
         before = hidden_state(factory, "make_train_step")
         step = _build(answer)
-        label = _changed(before, hidden_state(factory, "make_train_step"))
+        label = first_change(before, hidden_state(factory, "make_train_step"))
         if label:
             raise ProbeFailure(f"calling make_train_step changed {label}")
         inner = getattr(step, "__wrapped__", step)
@@ -349,7 +338,7 @@ def _globals_unchanged() -> probes.Probe:
         shared = _shared_run(answer)
         with jax.debug_key_reuse(not shared["reuse"]):  # the setting the shared run compiled under
             answer.call_transformed("train_step", shared["step"], fresh_state(), _batch(0))
-        label = _changed(before, hidden_state(inner, "train_step"))
+        label = first_change(before, hidden_state(inner, "train_step"))
         if label:
             raise ProbeFailure(
                 f"a step changed {label}: inside a jitted step it runs once per trace, not once per "
@@ -375,7 +364,7 @@ def _leaks() -> probes.Probe:
         step = _shared_run(answer)["step"]
         traced = jax.make_jaxpr(getattr(step, "__wrapped__", step))
         try:
-            with jax.checking_leaks(), _brief_leak_reports():
+            with checking_leaks_briefly():
                 answer.call_transformed("jax.make_jaxpr(train_step)", traced, fresh_state(), _batch(0))
         except ReaderError as error:
             if is_leak(error.error):

@@ -38,17 +38,6 @@ def case(*args: Any) -> Case:
     return lambda: fresh_copy(frozen)
 
 
-def fresh_keys(tree: Any) -> Any:
-    """``tree`` with every typed PRNG key array replaced by an unconsumed copy."""
-
-    def copy_key(leaf: Any) -> Any:
-        if isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-            return jax.random.wrap_key_data(jax.random.key_data(leaf), impl=jax.random.key_impl(leaf))
-        return leaf
-
-    return jax.tree.map(copy_key, tree)
-
-
 def fresh_jit(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     """``jax.jit`` of a new wrapper around ``fn``.
 

@@ -140,17 +140,26 @@ def globals_unchanged(
             before = hidden_state(fn, name)
             answer.call(name, *args)
             after = hidden_state(fn, name)
-            for label in sorted(set(before) | set(after)):
-                if before.get(label, _MISSING) != after.get(label, _MISSING):
-                    _fail(
-                        f"calling {name} changed {label}: a pure function keeps what it computes in "
-                        "its return value"
-                    )
+            label = first_change(before, after)
+            if label:
+                _fail(
+                    f"calling {name} changed {label}: a pure function keeps what it computes in "
+                    "its return value"
+                )
 
     return Probe(key, description or f"{name} changes no global or closed-over variable", run, hint)
 
 
 _MISSING = ("<missing>",)
+
+
+def first_change(before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    """The first label (in sorted order) whose fingerprint differs between two
+    ``hidden_state`` snapshots, or ``None``."""
+    for label in sorted(set(before) | set(after)):
+        if before.get(label, _MISSING) != after.get(label, _MISSING):
+            return label
+    return None
 _BUDGET = 20_000  # values fingerprinted per snapshot, at most
 _MAX_FOLLOW_DEPTH = 4  # functions followed: the answer, what it calls, … this many levels
 _MAX_FOLLOWED = 200

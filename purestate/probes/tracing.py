@@ -123,7 +123,7 @@ def no_leaked_tracers(
             else:
                 transformed = fresh_jit(fn, static_argnums=static_argnums)
             try:
-                with jax.checking_leaks(), _brief_leak_reports():
+                with checking_leaks_briefly():
                     answer.call_transformed(label, transformed, *make())
             except ReaderError as error:
                 if is_leak(error.error):
@@ -159,6 +159,13 @@ def _brief_leak_reports() -> Iterator[None]:
         yield
     finally:
         core.leaked_tracer_error = original  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def checking_leaks_briefly() -> Iterator[None]:
+    """``jax.checking_leaks()`` with brief leak reports (see ``_brief_leak_reports``)."""
+    with jax.checking_leaks(), _brief_leak_reports():
+        yield
 
 
 def is_leak(error: BaseException) -> bool:
