@@ -58,6 +58,13 @@ def register(exercise: Exercise) -> Exercise:
     keys = [probe.key for probe in exercise.probes]
     if len(keys) != len(set(keys)):
         raise ValueError(f"exercise {exercise.id} has two probes with the same key: {keys}")
+    for position, probe in enumerate(exercise.probes):
+        unknown = set(probe.requires) - set(keys[:position])
+        if unknown:
+            raise ValueError(
+                f"exercise {exercise.id}: probe {probe.key!r} requires {sorted(unknown)}, "
+                "which are not probes that run before it"
+            )
     _EXERCISES[exercise.id] = exercise
     return exercise
 
@@ -125,14 +132,19 @@ def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:
 
 
 def evaluate(
-    exercise_id: str, *objects: Any, time_limit_scale: float = 1.0, _restore: Any = guard.restore
+    exercise_id: str,
+    *objects: Any,
+    time_limit_scale: float = 1.0,
+    stop_after: str | None = None,
+    _restore: Any = guard.restore,
 ) -> CheckResult:
     """Run the probes of one exercise on the reader's objects, without printing.
 
     ``time_limit_scale`` multiplies the exercise's time limit per probe: the course's own
     tests run many checks at once on busy cores, where a right answer may take longer than a
-    reader's would. Raises only ``KeyboardInterrupt`` (a real Ctrl-C, after stopping the
-    probe's thread).
+    reader's would. ``stop_after`` (a probe key) runs the probes up to that one and reports
+    the rest as not run: a test that a wrong answer fails on a given probe needs no more.
+    Raises only ``KeyboardInterrupt`` (a real Ctrl-C, after stopping the probe's thread).
     ``_restore`` is bound at import, so that the reader's code cannot switch the guard off
     by replacing ``purestate.guard.restore``.
     """
@@ -140,6 +152,8 @@ def evaluate(
     exercise = get(exercise_id)
     if exercise is None:
         return _unknown(exercise_id)
+    if stop_after is not None and stop_after not in {probe.key for probe in exercise.probes}:
+        raise ValueError(f"exercise {exercise.id} has no probe {stop_after!r} to stop after")
     if in_reader_code():  # the reader's code, being checked, calls check: no checks within checks
         return CheckResult(
             exercise.id, exercise.signature, Status.INVALID,
@@ -159,9 +173,23 @@ def evaluate(
     answer = Answer(dict(zip(exercise.objects, objects)))
     outcomes: list[ProbeOutcome] = []
     timed_out = False
+    descriptions = {probe.key: probe.description for probe in exercise.probes}
+    verdicts: dict[str, Status] = {}
+    stopped = False
     for probe in exercise.probes:
-        if timed_out:
-            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.SKIPPED, "not run after the time-out"))
+        if timed_out or stopped:
+            verdicts[probe.key] = Status.SKIPPED
+            reason = "not run after the time-out" if timed_out else f"not run (stopped after {stop_after})"
+            outcomes.append(ProbeOutcome(probe.key, probe.description, Status.SKIPPED, reason))
+            continue
+        stopped = probe.key == stop_after
+        blocking = [key for key in probe.requires if verdicts[key] is not Status.PASSED]
+        if blocking:
+            verdicts[probe.key] = Status.SKIPPED
+            outcomes.append(ProbeOutcome(
+                probe.key, probe.description, Status.SKIPPED,
+                f"not run until “{descriptions[blocking[0]]}” passes",
+            ))
             continue
         status, message = Status.FAILED, ""
         try:
@@ -195,6 +223,7 @@ def evaluate(
         changed = _restore()  # also what probe code did with the reader's objects
         if changed and status is Status.PASSED:
             status, message = Status.FAILED, guard.message(changed)
+        verdicts[probe.key] = status
         outcomes.append(ProbeOutcome(probe.key, probe.description, status, message))
     failed = [o.key for o in outcomes if o.status is Status.FAILED]
     note = guard.message(repaired).replace("your code replaced", "Before this check, code had replaced", 1) if repaired else ""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
 
-from purestate import check, hint
-from purestate.registry import broken_modules, evaluate, exercises
+from purestate import check, hint, probes, registry
+from purestate.registry import Exercise, broken_modules, evaluate, exercises, register
 from purestate.report import Status
 
 
@@ -84,13 +85,69 @@ def test_wrong_type_or_length_is_described(answer, expected: str) -> None:
 
 
 def test_an_endless_loop_is_stopped_and_reported() -> None:
+    scale = 0.2  # the reader's 10 s would make this the slowest test of the suite
     start = time.perf_counter()
-    result = evaluate("1.1", loops_forever)
+    result = evaluate("1.1", loops_forever, time_limit_scale=scale)
     elapsed = time.perf_counter() - start
     assert result.status is Status.FAILED
-    assert "did not finish within" in failure_text(result)
-    assert elapsed < exercises()["1.1"].time_limit_s + 3
+    assert f"did not finish within {exercises()['1.1'].time_limit_s * scale:g} s" in failure_text(result)
+    assert elapsed < exercises()["1.1"].time_limit_s * scale + 3
     assert {o.status for o in result.outcomes[1:]} == {Status.SKIPPED}
+
+
+def _gated_exercise(exercise_id: str) -> Exercise:
+    def fails(answer) -> None:
+        raise probes.ProbeFailure("the structure is wrong")
+
+    def passes(answer) -> None:
+        pass
+
+    def must_not_run(answer) -> None:
+        raise AssertionError("a probe ran although a probe it requires had failed")
+
+    return Exercise(
+        exercise_id, "f(x)", ("f",),
+        (
+            probes.Probe("structure", "the structure is right", fails),
+            probes.Probe("cheap", "a cheap property", passes),
+            *probes.after("structure", probes.Probe("slow", "a slow property", must_not_run)),
+            *probes.after("cheap", probes.Probe("after-cheap", "runs after the cheap one", passes)),
+        ),
+        hints=("a hint",),
+    )
+
+
+def test_a_probe_waits_for_the_probes_it_requires() -> None:
+    exercise = register(_gated_exercise("99.1"))
+    try:
+        result = evaluate(exercise.id, lambda x: x)
+    finally:
+        registry._EXERCISES.pop(exercise.id)
+    statuses = {o.key: (o.status, o.message) for o in result.outcomes}
+    assert statuses["structure"][0] is Status.FAILED
+    assert statuses["slow"] == (Status.SKIPPED, "not run until “the structure is right” passes")
+    assert statuses["after-cheap"][0] is Status.PASSED
+    assert "(1 not run)" in result.render()
+
+
+def test_stop_after_runs_the_probes_up_to_the_one_named() -> None:
+    exercise = register(_gated_exercise("99.3"))
+    try:
+        result = evaluate(exercise.id, lambda x: x, stop_after="cheap")
+        with pytest.raises(ValueError, match="no probe 'nonesuch'"):
+            evaluate(exercise.id, lambda x: x, stop_after="nonesuch")
+    finally:
+        registry._EXERCISES.pop(exercise.id)
+    assert [o.status for o in result.outcomes] == [Status.FAILED, Status.PASSED, Status.SKIPPED, Status.SKIPPED]
+    assert result.outcomes[-1].message == "not run (stopped after cheap)"
+
+
+def test_a_probe_can_only_require_probes_that_run_before_it() -> None:
+    exercise = _gated_exercise("99.2")
+    backwards = dataclasses.replace(exercise, probes=exercise.probes[2:] + exercise.probes[:2])
+    with pytest.raises(ValueError, match="requires"):
+        register(backwards)
+    assert registry.get("99.2") is None
 
 
 def test_endless_recursion_is_reported() -> None:

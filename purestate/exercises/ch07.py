@@ -276,32 +276,36 @@ register(Exercise(
             "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC, recursive=True,
             hint="A Python loop is unrolled into the traced program: loop with lax.scan.",
         ),
-        probes.satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS + SHORT_WALKS, _walk_shape, jit=True,
-            static_argnums=WALK_STATIC,
-            key="shape", description="random_walk returns n whole-number positions",
-            hint="One position per step: the scan's length is n, and nothing about it is fixed.",
-        ),
-        probes.satisfies(
-            "random_walk", WALK_CASES, _walk_dtype, jit=True, static_argnums=WALK_STATIC,
-            key="dtype", description="the positions are int32 or float32",
-            hint="Start the position as a 32-bit number: a narrow type overflows on long walks.",
-        ),
-        probes.satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS + SHORT_WALKS, _first_is_a_step, jit=True,
-            static_argnums=WALK_STATIC,
-            key="first-position", description="positions[0] is the position after the first step",
-            hint="Emit the position after adding the step, not before.",
-        ),
-        probes.satisfies(
-            "random_walk", WALK_CASES + LONG_WALKS, _plus_minus_one, jit=True, static_argnums=WALK_STATIC,
-            key="steps-plus-minus-one", description="every step is +1 or -1",
-            hint="A step is +1 or -1, each with probability 1/2: never 0, never 2.",
-        ),
-        probes.satisfies(
-            "random_walk", LONG_WALKS, _steps_vary, jit=True, static_argnums=WALK_STATIC,
-            key="steps-vary", description="about half of the steps are +1, and consecutive steps are independent",
-            hint="Each step must draw with a fresh key: split the carried key in every step.",
+        # Walks of 256 steps: a Python loop unrolled under jit takes most of a minute to compile.
+        *probes.after(
+            "constant-program-size",
+            probes.satisfies(
+                "random_walk", WALK_CASES + LONG_WALKS + SHORT_WALKS, _walk_shape, jit=True,
+                static_argnums=WALK_STATIC,
+                key="shape", description="random_walk returns n whole-number positions",
+                hint="One position per step: the scan's length is n, and nothing about it is fixed.",
+            ),
+            probes.satisfies(
+                "random_walk", WALK_CASES, _walk_dtype, jit=True, static_argnums=WALK_STATIC,
+                key="dtype", description="the positions are int32 or float32",
+                hint="Start the position as a 32-bit number: a narrow type overflows on long walks.",
+            ),
+            probes.satisfies(
+                "random_walk", WALK_CASES + LONG_WALKS + SHORT_WALKS, _first_is_a_step, jit=True,
+                static_argnums=WALK_STATIC,
+                key="first-position", description="positions[0] is the position after the first step",
+                hint="Emit the position after adding the step, not before.",
+            ),
+            probes.satisfies(
+                "random_walk", WALK_CASES + LONG_WALKS, _plus_minus_one, jit=True, static_argnums=WALK_STATIC,
+                key="steps-plus-minus-one", description="every step is +1 or -1",
+                hint="A step is +1 or -1, each with probability 1/2: never 0, never 2.",
+            ),
+            probes.satisfies(
+                "random_walk", LONG_WALKS, _steps_vary, jit=True, static_argnums=WALK_STATIC,
+                key="steps-vary", description="about half of the steps are +1, and consecutive steps are independent",
+                hint="Each step must draw with a fresh key: split the carried key in every step.",
+            ),
         ),
         probes.deterministic("random_walk", WALK_CASES[:1], hint="Draw only from keys derived from `key`."),
         # Both under jit: an eager lax.scan compiles its body again on every call.

@@ -23,7 +23,7 @@ of arguments (see ``case``), so that one call's mutation cannot leak into the ne
 Exercise modules import everything from here: ``from purestate import probes``.
 """
 
-from purestate.probes.core import Answer, Case, Probe, case, fresh_jit, reference, signature_text
+from purestate.probes.core import Answer, Case, Probe, after, case, fresh_jit, reference, signature_text
 from purestate.probes.correctness import fresh_result_each_call, matches_reference, satisfies
 from purestate.probes.devices import (
     mapped_device_counts,
@@ -63,7 +63,7 @@ from purestate.probes.tracing import (
 from purestate.runner import ProbeFailure
 
 __all__ = [
-    "Answer", "Case", "Probe", "ProbeFailure", "case", "reference", "fresh_jit", "signature_text",
+    "Answer", "Case", "Probe", "ProbeFailure", "after", "case", "reference", "fresh_jit", "signature_text",
     "matches_reference", "satisfies", "fresh_result_each_call",
     "inputs_unchanged", "deterministic", "returns_fresh_object", "globals_unchanged",
     "jit_matches_eager", "traces_once", "donates_argument", "donated_bytes", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import sys
@@ -78,13 +79,27 @@ class Probe:
 
     ``key`` is a stable slug the tests refer to; ``description`` is the line the reader sees;
     ``hint`` is the nudge the report shows when this probe fails (never the solution). An
-    empty ``hint`` falls back to the exercise's first hint.
+    empty ``hint`` falls back to the exercise's first hint. ``requires`` names earlier probes
+    that must pass before this one runs (see ``after``).
     """
 
     key: str
     description: str
     run: Callable[[Answer], None]
     hint: str = ""
+    requires: tuple[str, ...] = ()
+
+
+def after(required: str | Sequence[str], *probes: Probe) -> tuple[Probe, ...]:
+    """``probes``, run only once the probes keyed ``required`` have passed.
+
+    For probes that are pointless or ruinously slow on an answer that failed a structural
+    probe: a Python loop of 256 steps, unrolled under ``jax.jit``, takes most of a minute
+    to compile, and the reader who wrote one learns more from "loop with lax.scan" than from
+    a time-out. A probe left out this way is reported as not run, with the reason.
+    """
+    keys = (required,) if isinstance(required, str) else tuple(required)
+    return tuple(dataclasses.replace(probe, requires=probe.requires + keys) for probe in probes)
 
 
 _LIBRARY_PACKAGES = frozenset({
