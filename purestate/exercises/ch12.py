@@ -77,17 +77,6 @@ class _Record:
         self.side_effect = ""
 
 
-_LAST: list[tuple[Answer, str, _Record]] = []  # the current check's record only
-
-
-def _record_for(answer: Answer, exercise_id: str, compute: Any) -> _Record:
-    if _LAST and _LAST[0][0] is answer and _LAST[0][1] == exercise_id:
-        return _LAST[0][2]
-    record = compute(answer)
-    _LAST[:] = [(answer, exercise_id, record)]
-    return record
-
-
 def _record_runs(answer: Answer, name: str, label: str, make_jit: Any, runs: dict[str, Any], drive: Any) -> _Record:
     """Run ``drive(step, *case)`` for every case of every run, with one counted jit of ``name``.
 
@@ -140,11 +129,11 @@ def _results(record: _Record, run_name: str) -> list:
     return found
 
 
-def _matches(exercise_id: str, compute: Any, run_name: str, expected: Any, what: str, parts: tuple[str, ...]) -> Any:
+def _matches(compute: Any, run_name: str, expected: Any, what: str, parts: tuple[str, ...]) -> Any:
     """A probe's ``run``: the parts ``parts`` of every case of ``run_name`` equal the reference's."""
 
     def run(answer: Answer) -> None:
-        got_all = _results(_record_for(answer, exercise_id, compute), run_name)
+        got_all = _results(answer.shared(compute), run_name)
         for index, got in enumerate(got_all):
             want = expected(run_name, index)
             for part in parts:
@@ -155,9 +144,9 @@ def _matches(exercise_id: str, compute: Any, run_name: str, expected: Any, what:
     return run
 
 
-def _traces_at_most(exercise_id: str, compute: Any, limit: int, label: str, why: str) -> Any:
+def _traces_at_most(compute: Any, limit: int, label: str, why: str) -> Any:
     def run(answer: Answer) -> None:
-        record = _record_for(answer, exercise_id, compute)
+        record = answer.shared(compute)
         for run_name in record.results:
             _results(record, run_name)
         if record.traces > limit:
@@ -166,18 +155,18 @@ def _traces_at_most(exercise_id: str, compute: Any, limit: int, label: str, why:
     return run
 
 
-def _no_leak(exercise_id: str, compute: Any, label: str) -> Any:
+def _no_leak(compute: Any, label: str) -> Any:
     def run(answer: Answer) -> None:
-        record = _record_for(answer, exercise_id, compute)
+        record = answer.shared(compute)
         if record.leak:
             _fail(f"under jax.checking_leaks(), {label} leaked a tracer: {record.leak}")
 
     return run
 
 
-def _no_side_effect(exercise_id: str, compute: Any) -> Any:
+def _no_side_effect(compute: Any) -> Any:
     def run(answer: Answer) -> None:
-        record = _record_for(answer, exercise_id, compute)
+        record = answer.shared(compute)
         if record.side_effect:
             _fail(f"{record.side_effect}: a pure step keeps what it computes in its return value")
 
@@ -309,7 +298,7 @@ register(Exercise(
             "first-step",
             "one jitted step from init_opt_state(params) gives the reference parameters and loss "
             "(a batch of 8 with a large gradient, a batch of 5 with a small one)",
-            _matches("12.1", _compute_train, "first step", _expected_train, "one step", ("losses", "params")),
+            _matches(_compute_train, "first step", _expected_train, "one step", ("losses", "params")),
             hint=(
                 "Compare your pieces with the task: the loss is the mean over however many examples "
                 "the batch has; the optimizer is the chain of global-norm clipping and Adam with "
@@ -321,7 +310,7 @@ register(Exercise(
             "state-threaded",
             "nine jitted steps, each given the optimizer state the previous one returned, match "
             "the reference (Adam's moments and the schedule's step count carried over)",
-            _matches("12.1", _compute_train, "steps", _expected_train, "over many steps", ("losses", "params")),
+            _matches(_compute_train, "steps", _expected_train, "over many steps", ("losses", "params")),
             hint=(
                 "The first step is right and later ones drift: the state your step returns is not "
                 "the state the next step needs. Return the new state that `update` gave you, never "
@@ -331,7 +320,7 @@ register(Exercise(
         Probe(
             "traces-once",
             "jax.jit(train_step) traces once per batch size over all the steps",
-            _traces_at_most("12.1", _compute_train, 2, "jax.jit(train_step)", "one per batch size: 8 and 5"),
+            _traces_at_most(_compute_train, 2, "jax.jit(train_step)", "one per batch size: 8 and 5"),
             hint=(
                 "Something in what the step returns changes type from step to step (a dtype, a "
                 "Python number, a structure): return arrays of the same dtypes and structure."
@@ -339,11 +328,11 @@ register(Exercise(
         ),
         Probe(
             "globals-unchanged", "train_step changes no global or closed-over variable",
-            _no_side_effect("12.1", _compute_train), hint=_SIDE_EFFECT_HINT,
+            _no_side_effect(_compute_train), hint=_SIDE_EFFECT_HINT,
         ),
         Probe(
             "no-leaked-tracers", "jax.jit(train_step) leaks no tracer",
-            _no_leak("12.1", _compute_train, "jax.jit(train_step)"), hint=_LEAK_HINT,
+            _no_leak(_compute_train, "jax.jit(train_step)"), hint=_LEAK_HINT,
         ),
         probes.inputs_unchanged(
             "init_opt_state", _init_cases(), key="init-inputs-unchanged",
@@ -523,7 +512,7 @@ register(Exercise(
         Probe(
             "trains",
             "under eqx.filter_jit, the losses and the trained weights equal the reference, step after step",
-            _matches("12.2", _compute_bn, "training", _expected_bn, "training", ("losses", "weights")),
+            _matches(_compute_bn, "training", _expected_bn, "training", ("losses", "weights")),
             hint=(
                 "The loss or the update is off: the loss is the mean squared error of the batch's "
                 "predictions, made with the batch statistics (the model in training mode), and the "
@@ -533,7 +522,7 @@ register(Exercise(
         Probe(
             "running-stats",
             "the state returned after every step holds the running statistics the reference holds",
-            _matches("12.2", _compute_bn, "training", _expected_bn, "training", ("running statistics",)),
+            _matches(_compute_bn, "training", _expected_bn, "training", ("running statistics",)),
             hint=(
                 "The loss goes down, but the state your step returns is not the one the forward "
                 "pass made: the running statistics never move (or move from the wrong place). Get "
@@ -543,7 +532,7 @@ register(Exercise(
         Probe(
             "inference",
             "after training, the model in inference mode predicts what the reference predicts",
-            _matches("12.2", _compute_bn, "training", _expected_bn, "training", ("inference",)),
+            _matches(_compute_bn, "training", _expected_bn, "training", ("inference",)),
             hint=(
                 "Inference mode normalises with the running statistics in the state: return the "
                 "state that carries this step's batch statistics, computed with the parameters "
@@ -553,7 +542,7 @@ register(Exercise(
         Probe(
             "traces-once",
             "eqx.filter_jit(bn_train_step) traces once over seven steps",
-            _traces_at_most("12.2", _compute_bn, 1, "eqx.filter_jit(bn_train_step)", "all steps have the same shapes"),
+            _traces_at_most(_compute_bn, 1, "eqx.filter_jit(bn_train_step)", "all steps have the same shapes"),
             hint=(
                 "Return the same kinds of things every step: the model, the state as the forward "
                 "pass returned it, and the loss as an array."
@@ -561,11 +550,11 @@ register(Exercise(
         ),
         Probe(
             "globals-unchanged", "bn_train_step changes no global or closed-over variable",
-            _no_side_effect("12.2", _compute_bn), hint=_SIDE_EFFECT_HINT,
+            _no_side_effect(_compute_bn), hint=_SIDE_EFFECT_HINT,
         ),
         Probe(
             "no-leaked-tracers", "eqx.filter_jit(bn_train_step) leaks no tracer",
-            _no_leak("12.2", _compute_bn, "eqx.filter_jit(bn_train_step)"), hint=_LEAK_HINT,
+            _no_leak(_compute_bn, "eqx.filter_jit(bn_train_step)"), hint=_LEAK_HINT,
         ),
     ),
     hints=(

@@ -177,39 +177,34 @@ def _run(answer: probes.Answer, step: Any, steps: int) -> tuple[Any, list, int]:
     return state, losses, alive
 
 
-# One build and one run of the reader's step serve the probes that only read its results:
-# each build is a new jax.jit function, and each compilation costs most of a check. The run
-# is kept for the make_train_step it came from (held, so that its id cannot be reused).
-_RUNS: dict[str, Any] = {}
+def _record_run(answer: probes.Answer) -> dict:
+    """One build and one run of the reader's step, under ``jax.debug_key_reuse(True)``.
 
-
-def _shared_run(answer: probes.Answer) -> dict:
-    """The run, under ``jax.debug_key_reuse(True)``; after a reuse, again without it."""
-    fn = answer.make_train_step
-    if _RUNS.get("fn") is not fn:
-        _RUNS.clear()
-        step = _build(answer)
-        reuse = False
-        try:
-            with jax.debug_key_reuse(True):
-                state, losses, alive = _run(answer, step, len(_XS))
-        except ReaderError as error:
-            if not isinstance(error.error, jax.errors.KeyReuseError):
-                raise
-            reuse = True
-            step = _build(answer)
+    The probes that only read its results share it (``answer.shared``): each build is a new
+    ``jax.jit`` function, and each compilation costs most of a check. After a key reuse the
+    run is repeated without the check, so that the other probes still judge the results.
+    """
+    step = _build(answer)
+    reuse = False
+    try:
+        with jax.debug_key_reuse(True):
             state, losses, alive = _run(answer, step, len(_XS))
-        size = getattr(step, "_cache_size", None)
-        _RUNS.update(
-            fn=fn, step=step, state=state, losses=losses, alive=alive, reuse=reuse,
-            compilations=size() if callable(size) else None,
-        )
-    return _RUNS
+    except ReaderError as error:
+        if not isinstance(error.error, jax.errors.KeyReuseError):
+            raise
+        reuse = True
+        step = _build(answer)
+        state, losses, alive = _run(answer, step, len(_XS))
+    size = getattr(step, "_cache_size", None)
+    return dict(
+        step=step, state=state, losses=losses, alive=alive, reuse=reuse,
+        compilations=size() if callable(size) else None,
+    )
 
 
 def _losses_match() -> probes.Probe:
     def run(answer: probes.Answer) -> None:
-        losses = _shared_run(answer)["losses"]
+        losses = answer.shared(_record_run)["losses"]
         _, expected = _expected_run()
         found = mismatch(expected, jnp.stack([jnp.asarray(v) for v in losses]))
         if found:
@@ -228,7 +223,7 @@ def _losses_match() -> probes.Probe:
 
 def _state_matches() -> probes.Probe:
     def run(answer: probes.Answer) -> None:
-        state = _shared_run(answer)["state"]
+        state = answer.shared(_record_run)["state"]
         expected, _ = _expected_run()
         if not isinstance(state, dict) or set(state) != set(expected):
             raise ProbeFailure(
@@ -254,7 +249,7 @@ def _state_matches() -> probes.Probe:
 
 def _traces_once() -> probes.Probe:
     def run(answer: probes.Answer) -> None:
-        compilations = _shared_run(answer)["compilations"]
+        compilations = answer.shared(_record_run)["compilations"]
         if compilations is None:
             raise ProbeFailure(
                 "make_train_step returned a plain function, not a jax.jit function: every step "
@@ -280,7 +275,7 @@ def _traces_once() -> probes.Probe:
 
 def _donates_state() -> probes.Probe:
     def run(answer: probes.Answer) -> None:
-        alive = _shared_run(answer)["alive"]
+        alive = answer.shared(_record_run)["alive"]
         if alive:
             raise ProbeFailure(
                 f"after one step, {alive} of the arrays of the old parameters and optimizer state "
@@ -300,7 +295,7 @@ def _donates_state() -> probes.Probe:
 
 def _no_key_reuse() -> probes.Probe:
     def run(answer: probes.Answer) -> None:
-        if _shared_run(answer)["reuse"]:
+        if answer.shared(_record_run)["reuse"]:
             raise ProbeFailure(
                 f"a PRNG key was used twice over {len(_XS)} steps (jax.errors.KeyReuseError under "
                 "jax.debug_key_reuse(True))"
@@ -335,7 +330,7 @@ def _globals_unchanged() -> probes.Probe:
         inner = getattr(step, "__wrapped__", step)
         before = hidden_state(inner, "train_step")
         answer.call_transformed("jax.make_jaxpr(train_step)", jax.make_jaxpr(inner), fresh_state(), _batch(0))
-        shared = _shared_run(answer)
+        shared = answer.shared(_record_run)
         with jax.debug_key_reuse(not shared["reuse"]):  # the setting the shared run compiled under
             answer.call_transformed("train_step", shared["step"], fresh_state(), _batch(0))
         label = first_change(before, hidden_state(inner, "train_step"))
@@ -361,7 +356,7 @@ def _leaks() -> probes.Probe:
     """
 
     def run(answer: probes.Answer) -> None:
-        step = _shared_run(answer)["step"]
+        step = answer.shared(_record_run)["step"]
         traced = jax.make_jaxpr(getattr(step, "__wrapped__", step))
         try:
             with checking_leaks_briefly():

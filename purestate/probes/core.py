@@ -9,7 +9,7 @@ import sys
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.extend
@@ -26,6 +26,7 @@ from purestate.runner import (
 
 
 Case = Callable[[], tuple[Any, ...]]
+T = TypeVar("T")
 
 
 def case(*args: Any) -> Case:
@@ -53,10 +54,33 @@ def fresh_jit(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 
 
 class Answer:
-    """The reader's objects, by the names the exercise gives them."""
+    """The reader's objects, by the names the exercise gives them.
+
+    One ``Answer`` lives for one check: ``shared`` keeps what several probes of that check
+    judge (one recorded run of the reader's step), and it is gone with the check.
+    """
 
     def __init__(self, objects: dict[str, Any]):
         self._objects = dict(objects)
+        self._shared: dict[Callable[..., Any], tuple[bool, Any]] = {}
+
+    def shared(self, compute: Callable[[Answer], T]) -> T:
+        """``compute(self)``, run once per check; later calls get the same result.
+
+        For an exercise whose probes all judge one expensive run (a training loop compiled
+        once): the first probe to ask runs it, the others read its record. An exception is
+        kept too, and raised again to every probe that asks, so that each reports it without
+        running the reader's code again.
+        """
+        if compute not in self._shared:
+            try:
+                self._shared[compute] = (True, compute(self))
+            except Exception as error:  # noqa: BLE001 - replayed below, to every probe that asks
+                self._shared[compute] = (False, error)
+        ok, value = self._shared[compute]
+        if not ok:
+            raise value
+        return value
 
     def __getattr__(self, name: str) -> Any:
         try:

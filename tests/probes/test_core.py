@@ -19,6 +19,26 @@ def test_case_gives_fresh_copies() -> None:
     assert make() == ([1, 2],)
 
 
+def test_shared_runs_once_per_check_and_replays_an_error() -> None:
+    runs: list[str] = []
+
+    def record(answer: Answer) -> int:
+        runs.append("ran")
+        return runs.count("ran")
+
+    def broken(answer: Answer) -> int:
+        runs.append("broken")
+        raise ValueError("the reader's step failed")
+
+    answer = Answer({"f": affine})
+    assert answer.shared(record) == answer.shared(record) == 1
+    for _ in range(2):
+        with pytest.raises(ValueError, match="step failed"):
+            answer.shared(broken)
+    assert runs == ["ran", "broken"]
+    assert Answer({"f": affine}).shared(record) == 2  # a new check runs it again
+
+
 def test_a_stub_is_not_attempted() -> None:
     def stub(*args: object) -> None:
         raise NotImplementedError
