@@ -1,42 +1,14 @@
-"""Chapter 14 · The state doctor: exercise 14.1."""
+"""Chapter 14 · The state doctor: exercises 14.1 and 14.2."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from purestate import probes
-from purestate.probes import Answer, Probe, ProbeFailure
 from purestate.registry import Exercise, register
-
-
-def doctor_silent(
-    name: str,
-    cases: Sequence[probes.Case],
-    *,
-    key: str = "doctor-silent",
-    description: str | None = None,
-    hint: str = "",
-) -> Probe:
-    """``purestate.doctor`` finds nothing in the answer on each case (the first finding fails)."""
-
-    def run(answer: Answer) -> None:
-        from purestate.doctor import diagnose
-
-        fn = getattr(answer, name)
-        for make in cases:
-            report = diagnose(fn, make(), show=False, time_limit=15.0)
-            if not report:
-                finding = report.findings[0]
-                first = finding.message.split("\nFix:")[0]
-                more = len(report.findings) - 1
-                also = f" (and {more} more finding{'s' if more != 1 else ''})" if more else ""
-                raise ProbeFailure(f"the doctor reports {finding.kind}: {first}{also}")
-
-    return Probe(key, description or f"purestate.doctor finds nothing in {name}", run, hint)
 
 
 # 14.1 --------------------------------------------------------------------------------
@@ -99,7 +71,7 @@ register(Exercise(
             hint="New values of the same shapes should not retrace: is the learning rate made "
             "static, or read as a Python number?",
         ),
-        doctor_silent(
+        probes.doctor_silent(
             "fit_step", FIT_CASES[:1],
             hint="Read the doctor's finding: run doctor(fit_step, params, x, y, 0.1) and fix "
             "what it names (a print, a global, a key) until it is silent.",
@@ -156,7 +128,7 @@ register(Exercise(
             hint="The result does not depend on the key argument: is a global key still used?",
         ),
         probes.globals_unchanged("add_noise", NOISE_CASES[:1]),
-        doctor_silent(
+        probes.doctor_silent(
             "add_noise", NOISE_CASES[:1],
             hint="Run doctor(add_noise, jax.random.key(0), x, 0.5) and fix what it names.",
         ),

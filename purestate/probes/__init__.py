@@ -40,7 +40,7 @@ from purestate.probes.loops import (
     loop_carry_avals,
     program_size_independent_of_length,
 )
-from purestate.probes.purity import deterministic, globals_unchanged, inputs_unchanged, returns_fresh_object
+from purestate.probes.purity import deterministic, doctor_silent, globals_unchanged, inputs_unchanged, returns_fresh_object
 from purestate.probes.randomness import draws_from_keys, key_draw_count, no_key_reuse, varies_with
 from purestate.probes.state import (
     fold_inputs_unchanged,
@@ -65,7 +65,7 @@ from purestate.runner import ProbeFailure
 __all__ = [
     "Answer", "Case", "Probe", "ProbeFailure", "after", "case", "reference", "fresh_jit", "signature_text",
     "matches_reference", "satisfies", "fresh_result_each_call",
-    "inputs_unchanged", "deterministic", "returns_fresh_object", "globals_unchanged",
+    "inputs_unchanged", "deterministic", "doctor_silent", "returns_fresh_object", "globals_unchanged",
     "jit_matches_eager", "traces_once", "donates_argument", "donated_bytes", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",
     "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count",

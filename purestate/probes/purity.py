@@ -460,3 +460,33 @@ def hidden_state(fn: Callable[..., Any], name: str = "the function") -> dict[str
     `calls` of the function `f` itself", "the closed-over variable `seen`").
     """
     return _Walker(name).run(fn)
+
+
+def doctor_silent(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    key: str = "doctor-silent",
+    description: str | None = None,
+    hint: str = "",
+) -> Probe:
+    """``purestate.doctor`` finds nothing in the answer on each case (the first finding fails).
+
+    The doctor's ten kinds of state bug in one probe: for exercises whose lesson is that a
+    function of the reader's own (not one the course specified) comes out clean.
+    """
+
+    def run(answer: Answer) -> None:
+        from purestate.doctor import diagnose
+
+        fn = getattr(answer, name)
+        for make in cases:
+            report = diagnose(fn, make(), show=False, time_limit=15.0)
+            if not report:
+                finding = report.findings[0]
+                first = finding.message.split("\nFix:")[0]
+                more = len(report.findings) - 1
+                also = f" (and {more} more finding{'s' if more != 1 else ''})" if more else ""
+                _fail(f"the doctor reports {finding.kind}: {first}{also}")
+
+    return Probe(key, description or f"purestate.doctor finds nothing in {name}", run, hint)

@@ -321,3 +321,16 @@ def test_globals_unchanged_sees_globals_changed_by_name_and_the_global_generator
     assert "random state of NumPy" in (_failure(seeds_numpy) or "")
     assert "random module" in (_failure(draws_python) or "")
     assert _failure(lambda x: jax.random.normal(jax.random.key(0)) + x) is None
+
+
+def test_doctor_silent_names_the_first_finding() -> None:
+    probe = probes.doctor_silent("f", [case(jnp.arange(3.0))])
+    seen: list = []
+
+    def keeps_inputs(x: jax.Array) -> jax.Array:
+        seen.append(x)
+        return x * 2.0
+
+    assert verdict(probe, lambda x: x * 2.0) is None
+    found = verdict(probe, keeps_inputs)
+    assert found is not None and found.startswith("the doctor reports writes-outside:"), found
