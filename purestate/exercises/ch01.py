@@ -24,6 +24,11 @@ ADD_ITEM_CASES = (
     # unordered, duplicated, falsy and mixed items, longer than the others; a tuple item
     case([3, 1, 2, 3, 0, None, "", [], 2.5], (1, 2)),
     case(["a", "b"], None),
+    # `item` is already there, last and earlier: it is added again (no set semantics)
+    case([0, 1, 2, 1], 1),
+    # a dict with int keys and a tuple among the items: they stay as they are (a JSON
+    # round trip would turn the keys into strings)
+    case([{1: "one"}, (2, 3)], "x"),
 )
 
 register(Exercise(
@@ -182,6 +187,8 @@ APPEND_LOG_CASES = (
     case("again", ["a", "b"]),
     case("explicit None", None),
     case("dup", ["dup", "dup"]),
+    # a long log keeps every message; a message keeps its spaces
+    case("  step 12 done ", [f"step {i}" for i in range(12)]),
 )
 
 
@@ -290,6 +297,10 @@ RECORD_CASES = (
     case({"loss": [0.9]}, "lr", 0.1),  # a name not there yet
     case({}, "loss", 1.0),
     case({0: ["x"], 1: [1, 2, 3]}, 0, None),
+    # an int value stays an int; a long list keeps every value
+    case({"epoch": list(range(9)), "loss": [0.5]}, "epoch", 9),
+    # a list value is appended as one element, not spliced in
+    case({"grads": [[0.1, 0.2]]}, "grads", [0.3, 0.4]),
 )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
-from collections import deque
+from collections import defaultdict, deque
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -514,6 +515,177 @@ def record_copies_every_list(history, name, value):
     return updated
 
 
+# Found by an adversarial pass over the task texts ------------------------------------
+
+
+def add_item_if_absent(items, item):
+    # set semantics: an item that is already there is not added again
+    return items + [item] if item not in items else list(items)
+
+
+def add_item_skips_repeat(items, item):
+    # "no double entries": skips an item equal to the last one
+    return list(items) if items and items[-1] == item else items + [item]
+
+
+def add_item_json_copy(items, item):
+    # a deep copy through JSON: dict keys become strings, tuples become lists
+    return json.loads(json.dumps(items)) + [item]
+
+
+_ITEM_IDS = itertools.count()
+
+
+def add_item_numbers_items(items, item):
+    next(_ITEM_IDS)  # "an id for every added item": a counter kept between calls
+    return [*items, item]
+
+
+class _AddItem:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, items, item):
+        self.calls += 1
+        return [*items, item]
+
+
+add_item_callable_object = _AddItem()
+
+
+def add_item_slice_copy(items, item):
+    return items[:] + [item]
+
+
+def add_item_extend_new(items, item):
+    result = []
+    result.extend(items)
+    result.extend([item])
+    return result
+
+
+def set_nested_setdefault_on_input(config, path, value):
+    # copies each level, but creates missing levels in the caller's dicts first
+    result, node, original = dict(config), None, config
+    node = result
+    for key in path[:-1]:
+        child = original.setdefault(key, {})
+        node[key] = dict(child)
+        node, original = node[key], child
+    node[path[-1]] = value
+    return result
+
+
+def set_nested_none_deletes(config, path, value):
+    # "None means unset": deletes the key instead of storing None
+    head, *rest = path
+    updated = dict(config)
+    if rest:
+        updated[head] = set_nested_none_deletes(config.get(head, {}), rest, value)
+    elif value is None:
+        updated.pop(head, None)
+    else:
+        updated[head] = value
+    return updated
+
+
+def set_nested_union(config, path, value):
+    head, *rest = path
+    return config | {head: set_nested_union(config.get(head, {}), rest, value) if rest else value}
+
+
+def set_nested_slices(config, path, value):
+    if len(path) == 1:
+        return {**config, path[0]: value}
+    inner = config[path[0]] if isinstance(config.get(path[0]), dict) else {}
+    return {**config, path[0]: set_nested_slices(inner, path[1:], value)}
+
+
+def append_log_keeps_last_three(message, log=None):
+    # a bounded log: older messages are dropped
+    return [*(log or [])[-3:], message]
+
+
+def append_log_strips(message, log=None):
+    return [*(log or []), message.strip()]
+
+
+def append_log_skips_repeat(message, log=None):
+    log = list(log or [])
+    if not log or log[-1] != message:
+        log.append(message)
+    return log
+
+
+class _AppendLog:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, message, log=None):
+        self.calls += 1
+        return [*(log or []), message]
+
+
+append_log_callable_object = _AppendLog()
+
+
+def append_log_or_concat(message, log=None):
+    return (log or []) + [message]
+
+
+def append_log_unpacks(message, log=None):
+    if log is None:
+        return [message]
+    return [*log, message]
+
+
+def new_history_from_set(names):
+    return {name: [] for name in set(names)}
+
+
+def new_history_defaultdict(names):
+    return defaultdict(list, {name: [] for name in names})
+
+
+def new_history_fromkeys_none(names):
+    return dict.fromkeys(names)
+
+
+def record_extends_lists(history, name, value):
+    # a list value is spliced in, element by element
+    values = list(history.get(name, []))
+    if isinstance(value, (list, tuple)):
+        values.extend(value)
+    else:
+        values.append(value)
+    return {**history, name: values}
+
+
+def record_as_float(history, name, value):
+    return {**history, name: [*history.get(name, []), value if value is None else float(value)]}
+
+
+def record_keeps_last_five(history, name, value):
+    return {**history, name: [*history.get(name, []), value][-5:]}
+
+
+def record_setdefault_on_input(history, name, value):
+    history.setdefault(name, [])  # adds the missing name to the caller's history
+    return {**history, name: history[name] + [value]}
+
+
+def record_union(history, name, value):
+    return history | {name: history.get(name, []) + [value]}
+
+
+def record_iadd_on_copy(history, name, value):
+    values = list(history.get(name, []))
+    values += [value]
+    updated = copy.copy(history)
+    updated[name] = values
+    return updated
+
+
 CASES = [
     wrong("1.1", "inputs-unchanged", add_item_appends),
     wrong("1.1", "inputs-unchanged", add_item_plus_equals),
@@ -591,6 +763,31 @@ CASES = [
     right("1.4", new_history_loop, record_deepcopy),
     right("1.4", new_history_good, record_rebinds),
     right("1.4", new_history_loop, record_copies_every_list),
+    # adversarial pass
+    wrong("1.1", "matches-reference", add_item_if_absent),
+    wrong("1.1", "matches-reference", add_item_skips_repeat),
+    wrong("1.1", "matches-reference", add_item_json_copy),
+    wrong("1.1", "globals-unchanged", add_item_numbers_items),
+    wrong("1.1", "globals-unchanged", add_item_callable_object, label="add_item_callable_object"),
+    right("1.1", add_item_slice_copy),
+    right("1.1", add_item_extend_new),
+    wrong("1.2", "inputs-unchanged", set_nested_setdefault_on_input),
+    wrong("1.2", "matches-reference", set_nested_none_deletes),
+    right("1.2", set_nested_union),
+    right("1.2", set_nested_slices),
+    wrong("1.3", "matches-reference", append_log_keeps_last_three),
+    wrong("1.3", "matches-reference", append_log_strips),
+    wrong("1.3", "matches-reference", append_log_skips_repeat),
+    wrong("1.3", "globals-unchanged", append_log_callable_object, label="append_log_callable_object"),
+    right("1.3", append_log_or_concat),
+    right("1.3", append_log_unpacks),
+    wrong("1.4", "matches-reference", new_history_fromkeys_none, record_union),
+    wrong("1.4", "record-matches-reference", new_history_good, record_extends_lists),
+    wrong("1.4", "record-matches-reference", new_history_good, record_as_float),
+    wrong("1.4", "record-matches-reference", new_history_good, record_keeps_last_five),
+    wrong("1.4", "inputs-unchanged", new_history_good, record_setdefault_on_input),
+    right("1.4", new_history_from_set, record_union),
+    right("1.4", new_history_defaultdict, record_iadd_on_copy),
 ]
 
 test_known_answer = parametrize(CASES)
