@@ -28,6 +28,7 @@ def inputs_unchanged(
     name: str,
     cases: Sequence[Case],
     *,
+    ignore: Sequence[int] = (),
     key: str = "inputs-unchanged",
     description: str | None = None,
     hint: str = (
@@ -35,7 +36,11 @@ def inputs_unchanged(
         "updates) instead of changing the one you were given, at any depth."
     ),
 ) -> Probe:
-    """Calling the answer leaves every argument as it was, at any depth."""
+    """Calling the answer leaves every argument as it was, at any depth.
+
+    ``ignore`` lists the positions of arguments the function is meant to change (a Ref it
+    writes into): those are not compared, every other one is.
+    """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
@@ -44,6 +49,8 @@ def inputs_unchanged(
             before = snapshot(args)
             answer.call(name, *args)
             for index, (was, now) in enumerate(zip(before, args)):
+                if index in ignore:
+                    continue
                 found = changed(was, now)
                 if found:
                     param = _param_name(fn, index)
