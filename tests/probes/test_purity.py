@@ -22,6 +22,21 @@ def test_inputs_unchanged_names_the_argument() -> None:
     assert "`items`" in verdict(probe, appends)
 
 
+def test_inputs_unchanged_ignores_the_arguments_meant_to_change() -> None:
+    probe = probes.inputs_unchanged("f", [case({"n": 1}, [0])], ignore=(1,))
+
+    def writes_out(params: dict, out: list) -> None:
+        out[0] = params["n"]
+
+    def writes_params(params: dict, out: list) -> None:
+        out[0] = params["n"]
+        params["n"] = 2
+
+    assert verdict(probe, writes_out) is None
+    assert "`params`" in verdict(probe, writes_params)
+    assert "`out`" in verdict(probes.inputs_unchanged("f", [case({"n": 1}, [0])]), writes_out)
+
+
 def test_deterministic_catches_hidden_state() -> None:
     calls = []
 
