@@ -274,11 +274,13 @@ def _quadratic_data(seed: int, n: int) -> tuple[jax.Array, jax.Array]:
 
 # Two batches of 6 points and one of 9, in that order: a feature cached on the first call is
 # stale on the second (same shape, other values) and the wrong shape on the third. Every
-# parameter's gradient is clearly non-zero in every case.
+# parameter's gradient is clearly non-zero in every case. The third dict lists its keys out of
+# order: jax.grad returns the gradients in sorted key order, so pairing `params.values()` (or
+# `zip(params, grads.values())`) by position gives one parameter another's gradient.
 TRAIN_STEP_CASES = (
     case({"a": jnp.float32(0.0), "b": jnp.float32(0.0), "c": jnp.float32(0.0)}, *_quadratic_data(40, 6), 0.05),
     case({"a": jnp.float32(1.2), "b": jnp.float32(-0.4), "c": jnp.float32(0.3)}, *_quadratic_data(41, 6), 0.05),
-    case({"a": jnp.float32(0.7), "b": jnp.float32(-1.3), "c": jnp.float32(1.1)}, *_quadratic_data(42, 9), 0.1),
+    case({"c": jnp.float32(1.1), "a": jnp.float32(0.7), "b": jnp.float32(-1.3)}, *_quadratic_data(42, 9), 0.1),
 )
 
 
@@ -309,7 +311,9 @@ register(Exercise(
             description="train_step returns (new_params, loss) for batch after batch",
             hint=(
                 "Each call must compute the loss of *this* batch, from scratch: anything kept from "
-                "an earlier call belongs to another batch."
+                "an earlier call belongs to another batch. And pair each parameter with its own "
+                "gradient by name: jax.grad returns the dict with its keys sorted, whatever their "
+                "order in `params`."
             ),
         ),
         probes.satisfies(

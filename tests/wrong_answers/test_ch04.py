@@ -432,6 +432,116 @@ def train_step_polyval(params, x, y, lr):
     return new_params, loss_fn(params)
 
 
+# Found by an adversarial pass (answers written from the task text alone) ---------------------
+
+
+def mse_loss_unpacks_values(params, x, y):
+    w, b = params.values()  # jax.grad hands over the dict with its keys sorted: b, w
+    return jnp.mean((w * x + b - y) ** 2)
+
+
+def mse_loss_variance(params, x, y):
+    return jnp.var(params["w"] * x + params["b"] - y)  # the mean residual is not 0
+
+
+def mse_loss_vdot(params, x, y):
+    residuals = jnp.subtract(jnp.add(jnp.multiply(params["w"], x), params["b"]), y)
+    return jnp.vdot(residuals, residuals) / jnp.size(residuals)
+
+
+def mse_loss_sorted_values(params, x, y):
+    b, w = dict(sorted(params.items())).values()
+    return ((jnp.polyval(jnp.array([w, b]), x) - y) ** 2).sum() / x.shape[0]
+
+
+def set_row_in_place_if_numpy(m, i, row):
+    if isinstance(m, np.ndarray):  # "NumPy arrays can be assigned into"
+        m[i] = row
+        return jnp.asarray(m)
+    return m.at[i].set(row)
+
+
+def set_row_clamped_start(m, i, row):
+    m = jnp.asarray(m)  # "a negative start is clamped to 0, so start at max(i, 0)"
+    return jax.lax.dynamic_update_slice(m, jnp.asarray(row)[None], (jnp.maximum(i, 0), 0))
+
+
+def set_row_concatenate_rest(m, i, row):
+    m = jnp.asarray(m)  # m[i:][1:] is every row after row i, for a negative i too
+    return jnp.concatenate([m[:i], jnp.asarray(row)[None], m[i:][1:]])
+
+
+def set_row_update_index(m, i, row):
+    return jax.lax.dynamic_update_index_in_dim(jnp.asarray(m), jnp.asarray(row), i % np.shape(m)[0], 0)
+
+
+def set_row_stack(m, i, row):
+    m = jnp.asarray(m)
+    i = i + m.shape[0] if i < 0 else i
+    return jnp.stack([row if k == i else m[k] for k in range(m.shape[0])])
+
+
+_latest_predictions = None
+
+
+def loss_with_aux_global_latest(params, x, y):
+    global _latest_predictions
+    preds = params["w"] * x + params["b"]
+    _latest_predictions = preds  # "the last predictions, for the plot"
+    return jnp.mean((preds - y) ** 2), preds
+
+
+def loss_with_aux_residuals(params, x, y):
+    preds = params["w"] * x + params["b"]
+    return jnp.mean((preds - y) ** 2), preds - y  # the residuals, not the predictions
+
+
+def loss_with_aux_inner_loss(params, x, y):
+    def mse(p):
+        return jnp.mean((p["w"] * x + p["b"] - y) ** 2)
+
+    return mse(params), params["w"] * x + params["b"]
+
+
+def _quadratic_loss(p, x, y):
+    return jnp.mean((p["a"] * x**2 + p["b"] * x + p["c"] - y) ** 2)
+
+
+def train_step_zips_values(params, x, y, lr):
+    loss, grads = jax.value_and_grad(_quadratic_loss)(params, x, y)
+    # grads has its keys sorted; params keeps the caller's order
+    return {name: value - lr * g for (name, value), g in zip(params.items(), grads.values())}, loss
+
+
+def train_step_unpacks_values(params, x, y, lr):
+    a, b, c = params.values()  # the caller's key order, not necessarily a, b, c
+    loss = jnp.mean((a * x**2 + b * x + c - y) ** 2)
+    grads = jax.grad(_quadratic_loss)(params, x, y)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+def train_step_python_floats(params, x, y, lr):
+    loss, grads = jax.value_and_grad(_quadratic_loss)(params, x, y)
+    return {name: float(params[name] - lr * grads[name]) for name in params}, loss  # "plain numbers"
+
+
+def train_step_by_hand(params, x, y, lr):
+    a, b, c = params["a"], params["b"], params["c"]
+    residuals = a * x**2 + b * x + c - y
+    grads = {"a": 2 * jnp.mean(residuals * x**2), "b": 2 * jnp.mean(residuals * x), "c": 2 * jnp.mean(residuals)}
+    return {name: params[name] - lr * grads[name] for name in ("a", "b", "c")}, jnp.mean(residuals**2)
+
+
+def train_step_argnums(params, x, y, lr):
+    names = sorted(params)
+
+    def loss_fn(a, b, c):
+        return jnp.mean((a * jnp.square(x) + b * x + c - y) ** 2)
+
+    loss, grads = jax.value_and_grad(loss_fn, argnums=(0, 1, 2))(*(params[n] for n in names))
+    return {n: params[n] - lr * g for n, g in zip(names, grads)}, loss
+
+
 CASES = [
     wrong("4.1", "gradient", mse_loss_reads_global_b),
     wrong("4.1", "gradient", mse_loss_reads_global_w),
@@ -497,6 +607,23 @@ CASES = [
     wrong("4.4", "no-leaked-tracers", train_step_keeps_grads),
     right("4.4", train_step_tree_map),
     right("4.4", train_step_polyval),
+    wrong("4.1", "gradient", mse_loss_unpacks_values),
+    wrong("4.1", "matches-reference", mse_loss_variance),
+    right("4.1", mse_loss_vdot),
+    right("4.1", mse_loss_sorted_values),
+    wrong("4.2", "inputs-unchanged", set_row_in_place_if_numpy),
+    wrong("4.2", "matches-reference", set_row_clamped_start),
+    right("4.2", set_row_concatenate_rest),
+    right("4.2", set_row_update_index),
+    right("4.2", set_row_stack),
+    wrong("4.3", "globals-unchanged", loss_with_aux_global_latest),
+    wrong("4.3", "matches-reference", loss_with_aux_residuals),
+    right("4.3", loss_with_aux_inner_loss),
+    wrong("4.4", "matches-reference", train_step_zips_values),
+    wrong("4.4", "matches-reference", train_step_unpacks_values),
+    wrong("4.4", "jit-matches-eager", train_step_python_floats),
+    right("4.4", train_step_by_hand),
+    right("4.4", train_step_argnums),
 ]
 
 test_known_answer = parametrize(CASES)
