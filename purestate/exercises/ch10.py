@@ -1,15 +1,14 @@
-"""Chapter 10 · Refs: exercises 10.1 and 10.2.
+"""Chapter 10 · Refs: exercises 10.1–10.3.
 
-Both exercises hand the reader's function a ``jax.Ref`` that it must update in place. The
+Exercises 10.1 and 10.2 hand the reader's function a ``jax.Ref`` that it must update in place. The
 probes thread one Ref through several calls (the shared fold probes, with a *drive* that
 creates the Ref, calls the function and reads the Ref back after every call), eagerly and
 under one ``jax.jit``.
 
 Checker notes for Refs (JAX 0.12.0.1): ``copy.deepcopy`` of a Ref makes a new, independent
-Ref, so ``probes.case`` gives every call a fresh one; but two Refs compare by identity, so
-``probes.inputs_unchanged`` would call a deep copy of an unchanged Ref "changed". The Ref
-arguments are therefore judged by their contents inside the drives, never by
-``inputs_unchanged``.
+Ref, so ``probes.case`` gives every call a fresh one. The Ref arguments are judged by their
+contents inside the drives; ``probes.inputs_unchanged`` judges the other arguments (the Ref's
+position is in its ``ignore``), which the exercise text says belong to the caller.
 """
 
 from __future__ import annotations
@@ -29,6 +28,10 @@ _SIDE_EFFECT_HINT = (
 _LEAK_HINT = (
     "Under jit your function runs once, with tracers: anything it stores outside itself (a list, "
     "a global, an attribute) keeps a tracer. A Ref is the place for values that outlive the call."
+)
+_INPUTS_HINT = (
+    "The Ref is the only argument to change: a dict or NumPy array you were given belongs to the "
+    "caller. Build new values (a new dict, `jnp` operations) instead of assigning into them."
 )
 _JIT_HINT = (
     "Under jit the values are tracers: `float(...)`, `.item()`, `if` on an array value, or a "
@@ -91,8 +94,14 @@ DENSE_JIT_FOLDS = (
     case(_LAYER_A, [_floats(4, 3) for _ in range(3)], np.array([0.0, 0.0, 0.0], np.float32)),
     case(_LAYER_A, [_floats(4, 3, scale=2.0) for _ in range(3)], np.array([8.0, 1.5, 3.25], np.float32)),
 )
+# Another layer whose bias has a zero and a batch with a row of zeros: that output holds an
+# exact 0.0, so counting the nonzero entries instead of all of them fails.
+_LAYER_B_ZERO = {"W": _LAYER_B["W"], "b": _LAYER_B["b"] * np.array([1, 0, 1, 1, 1], np.float32)}
+_X_ZERO_ROW = _floats(3, 2)
+_X_ZERO_ROW[1] = 0.0
 DENSE_OTHER_SHAPE_FOLDS = (
     case(_LAYER_B, [_floats(3, 2) for _ in range(2)], np.array([5.0, -2.0, 4.0], np.float32)),
+    case(_LAYER_B_ZERO, [_X_ZERO_ROW], np.array([0.0, 0.0, 0.0], np.float32)),
 )
 
 
@@ -133,7 +142,7 @@ register(Exercise(
             _DENSE, (reference_dense_logged,), DENSE_OTHER_SHAPE_FOLDS, drive_dense_logged,
             jit=_DENSE,
             key="other-shapes",
-            description="the same with another layer and batch size (an output of 15 elements)",
+            description="the same with another layer and batch size (outputs of 15 elements, some exactly 0)",
             hint=(
                 "The statistics must follow the shapes of the arguments: count the elements of the "
                 "output you computed, and use no number that only fits one shape."
@@ -146,6 +155,11 @@ register(Exercise(
                 "Something the trace depends on changes from call to call: a Python number "
                 "computed from the Ref, or a static value. Keep every value in arrays."
             ),
+        ),
+        probes.inputs_unchanged(
+            "dense_logged", DENSE_CASES, ignore=(2,),
+            description="dense_logged leaves params and x unchanged (only the Ref changes)",
+            hint=_INPUTS_HINT,
         ),
         probes.globals_unchanged("dense_logged", DENSE_CASES, hint=_SIDE_EFFECT_HINT),
         probes.no_leaked_tracers("dense_logged", DENSE_CASES[:1], hint=_LEAK_HINT),
@@ -266,6 +280,11 @@ register(Exercise(
                 "Something the trace depends on changes from step to step: a Python number kept "
                 "between calls, or a value read from the Ref and converted to Python."
             ),
+        ),
+        probes.inputs_unchanged(
+            "sgd_step", SGD_CASES, ignore=(3,),
+            description="sgd_step leaves w, x and y unchanged (only the Ref changes)",
+            hint=_INPUTS_HINT,
         ),
         probes.globals_unchanged("sgd_step", SGD_CASES, hint=_SIDE_EFFECT_HINT),
         probes.no_leaked_tracers("sgd_step", SGD_CASES, hint=_LEAK_HINT),

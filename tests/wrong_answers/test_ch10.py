@@ -110,6 +110,28 @@ def dense_logged_counts_on_itself(params, x, stats_ref):
     return h
 
 
+def dense_logged_counts_nonzero(params, x, stats_ref):
+    h = _layer(params, x)
+    count = jnp.count_nonzero(h).astype(jnp.float32)  # equal to h.size until an output is exactly 0
+    stats_ref[...] += jnp.stack([count, jnp.sum(h), jnp.sum(h * h)])
+    return h
+
+
+def dense_logged_keeps_output_in_params(params, x, stats_ref):
+    h = _layer(params, x)
+    params["last_output"] = h  # "for the dashboard": the caller's dict changes
+    stats_ref[...] += _stats(h)
+    return h
+
+
+def dense_logged_scales_x_in_place(params, x, stats_ref):
+    h = _layer(params, x)
+    if isinstance(x, np.ndarray):
+        x *= 0.0  # "free the batch": the caller's array is zeroed
+    stats_ref[...] += _stats(h)
+    return h
+
+
 # right answers, written differently
 
 
@@ -138,6 +160,20 @@ def dense_logged_read_then_write(params, x, stats_ref):
 def dense_logged_jitted(params, x, stats_ref):
     h = _layer(params, x)
     stats_ref[...] += _stats(h)
+    return h
+
+
+def dense_logged_norm(params, x, stats_ref):
+    h = jnp.tanh(jnp.matmul(x, params["W"]) + params["b"])
+    n = h.shape[0] * h.shape[1]
+    stats_ref[...] = stats_ref[...] + jnp.array([n, jnp.sum(h), jnp.linalg.norm(h) ** 2], dtype=jnp.float32)
+    return h
+
+
+def dense_logged_slices(params, x, stats_ref):
+    h = jnp.tanh(x @ params["W"] + params["b"])
+    stats_ref[0:1] += jnp.float32(h.size)
+    stats_ref[1:] += jnp.stack([h.sum(), jnp.vdot(h, h)])
     return h
 
 
@@ -239,6 +275,23 @@ def sgd_step_wrong_rate(w, x, y, log_ref):
     return w - 0.01 * grad
 
 
+def sgd_step_normalises_x_in_place(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    if isinstance(x, np.ndarray):
+        x -= x.mean(axis=0)  # "centred features for the next step": the caller's x changes
+    return w - 0.1 * grad
+
+
+def sgd_step_updates_w_in_place(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    if isinstance(w, np.ndarray):
+        w -= 0.1 * np.asarray(grad)  # the caller's w becomes the new w
+        return w
+    return w - 0.1 * grad
+
+
 # right answers, written differently
 
 
@@ -272,6 +325,24 @@ def sgd_step_jitted(w, x, y, log_ref):
     return w - 0.1 * grad
 
 
+def sgd_step_vjp(w, x, y, log_ref):
+    loss, pullback = jax.vjp(lambda w: _loss(w, x, y), w)
+    (grad,) = pullback(jnp.ones_like(loss))
+    log_ref[0] += 1
+    log_ref[1] += loss
+    return w - 0.1 * grad
+
+
+def sgd_step_has_aux(w, x, y, log_ref):
+    def loss_fn(w):
+        loss = jnp.square(x @ w - y).mean()
+        return loss, loss
+
+    grad, loss = jax.grad(loss_fn, has_aux=True)(w)
+    log_ref[...] = log_ref[...] + jnp.array([1, loss], jnp.float32)
+    return w - 0.1 * grad
+
+
 CASES = [
     # 10.1: what is computed and added
     wrong("10.1", "accumulates", dense_logged_overwrites),
@@ -292,7 +363,12 @@ CASES = [
     wrong("10.1", "globals-unchanged", dense_logged_keeps_outputs),
     wrong("10.1", "no-leaked-tracers", dense_logged_deque),
     wrong("10.1", "globals-unchanged", dense_logged_counts_on_itself),
+    wrong("10.1", "other-shapes", dense_logged_counts_nonzero),
+    wrong("10.1", "inputs-unchanged", dense_logged_keeps_output_in_params),
+    wrong("10.1", "inputs-unchanged", dense_logged_scales_x_in_place),
     right("10.1", dense_logged_elementwise),
+    right("10.1", dense_logged_norm),
+    right("10.1", dense_logged_slices),
     right("10.1", dense_logged_addupdate),
     right("10.1", dense_logged_read_then_write),
     right("10.1", dense_logged_jitted),
@@ -312,7 +388,11 @@ CASES = [
     # 10.2: side effects
     wrong("10.2", "globals-unchanged", sgd_step_keeps_loss_log),
     wrong("10.2", "globals-unchanged", sgd_step_counts_on_itself),
+    wrong("10.2", "inputs-unchanged", sgd_step_normalises_x_in_place),
+    wrong("10.2", "inputs-unchanged", sgd_step_updates_w_in_place),
     right("10.2", sgd_step_value_and_grad),
+    right("10.2", sgd_step_vjp),
+    right("10.2", sgd_step_has_aux),
     right("10.2", sgd_step_elementwise),
     right("10.2", sgd_step_by_hand),
     right("10.2", sgd_step_jitted),
@@ -462,6 +542,28 @@ def highpass_python_list(xs, alpha):
     return jnp.stack(ys)
 
 
+def highpass_associative_scan(xs, alpha):
+    dx = jnp.diff(jnp.asarray(xs))
+    decay = jnp.full_like(dx, alpha)
+
+    def combine(left, right):  # y -> a * y + b, composed
+        a1, b1 = left
+        a2, b2 = right
+        return a1 * a2, a2 * b1 + b2
+
+    return jax.lax.associative_scan(combine, (decay, decay * dx))[1]
+
+
+def highpass_one_ref(xs, alpha):
+    xs = jnp.array(xs, dtype=jnp.float32)
+    y = jax.new_ref(jnp.float32(0))
+    ys = []
+    for dx in xs[1:] - xs[:-1]:
+        y[...] = alpha * (y[...] + dx)
+        ys.append(y[...])
+    return jnp.array(ys)
+
+
 CASES += [
     wrong("10.3", "same-result-twice", highpass_module_ref),
     wrong("10.3", "vmap-matches-loop", highpass_module_ref),
@@ -477,6 +579,8 @@ CASES += [
     right("10.3", highpass_ref_in_fori_loop),
     right("10.3", highpass_scan),
     right("10.3", highpass_python_list),
+    right("10.3", highpass_associative_scan),
+    right("10.3", highpass_one_ref),
 ]
 
 test_known_answer = parametrize(CASES)
