@@ -70,8 +70,9 @@ COUNT_TRACES_CASES = (
     ),  # 3
     _scenario(
         "NumPy and JAX arrays of one JAX type",
-        lambda: [(np.ones(3, np.float32),), (jnp.ones(3),), (np.ones(3),)],
-    ),  # 1: float64 NumPy arrays become float32 (x64 is off)
+        lambda: [(np.full(3, 0.1, np.float32),), (jnp.full(3, 0.1, jnp.float32),), (np.full(3, 0.1),)],
+    ),  # 1: float64 NumPy arrays become float32 (x64 is off); 0.1 is not a float32, so an
+    # answer that converts the caller's arrays in place shows in `inputs_unchanged`
     _scenario(
         "Python scalars, a float32 scalar, bools",
         lambda: [(1.0,), (2.5,), (jnp.float32(1.0),), (True,), (False,), (1,)],
@@ -108,7 +109,12 @@ def _fresh_jit_each_call(answer: Answer) -> None:
     for calls, shown, expected in steps:
         got = answer.call("count_traces", f, calls)
         history.append(f"count_traces(f, {shown}) returned {got!r}")
-        if not isinstance(got, (int, np.integer)) or isinstance(got, bool) or got != expected:
+        if not isinstance(got, (int, np.integer)) or isinstance(got, bool):
+            raise ProbeFailure(
+                f"count_traces(f, {shown}) returned {type(got).__name__} {got!r}: return the "
+                "count as a Python int"
+            )
+        if got != expected:
             raise ProbeFailure(
                 "; then ".join(history) + f", expected {expected}. Each call of count_traces "
                 "must start from a fresh jit: jax.jit(f) shares one cache for the same f, and "
@@ -183,6 +189,7 @@ CLIP_NORM_CASES = (
     # norm 5 over every element (row norms are 3 and 4); max_norm a float32 scalar
     probes.case(jnp.array([[1.0, 2.0, 2.0], [0.0, 4.0, 0.0]]), jnp.float32(2.0)),
     probes.case(jnp.array([6.0, 8.0]), 2),  # a Python int max_norm
+    probes.case(jnp.array([3.0, 4.0]), 4.96),  # norm 5, just above max_norm: scaled by 0.992
 )
 
 register(Exercise(

@@ -509,6 +509,187 @@ def clip_norm_eps(g, max_norm):
     return jnp.where(norm > max_norm, g * max_norm / (norm + 1e-6), g)
 
 
+# Found by an adversarial pass over the task texts ------------------------------------
+
+
+def count_traces_converts_calls(f, calls):
+    # "normalises" the caller's calls to JAX arrays first, in the caller's list
+    for index, args in enumerate(calls):
+        calls[index] = jax.tree.map(jnp.asarray, args)
+    traces = 0
+
+    def counted(*args):
+        nonlocal traces
+        traces += 1
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return traces
+
+
+def count_traces_fresh_cache_size(f, calls):
+    # a fresh wrapper, but the compiled-entry count is not the trace count (NumPy float64)
+    jitted = jax.jit(lambda *args: f(*args))
+    for args in calls:
+        jitted(*args)
+    return jitted._cache_size()
+
+
+def count_traces_debug_callback(f, calls):
+    # counts runs of the compiled program, not traces
+    runs = []
+
+    def counted(*args):
+        jax.debug.callback(lambda: runs.append(1))
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    jax.effects_barrier()
+    return len(runs)
+
+
+def count_traces_shape_and_result_type(f, calls):
+    # tree structure, shape and jnp.result_type: the weak type is lost
+    keys = set()
+    for args in calls:
+        leaves, tree = jax.tree.flatten(args)
+        keys.add((tree, tuple((np.shape(leaf), jnp.result_type(leaf)) for leaf in leaves)))
+    return len(keys)
+
+
+def count_traces_tracer_arguments(f, calls):
+    # counts a trace only when a positional argument is a tracer: a dict is not one
+    traces = 0
+
+    def counted(*args):
+        nonlocal traces
+        traces += any(isinstance(a, jax.core.Tracer) for a in args)
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return traces
+
+
+def count_traces_jax_array(f, calls):
+    runs = []
+
+    def counted(*args):
+        runs.append(1)
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return jnp.sum(jnp.array(runs, dtype=jnp.int32))  # a JAX array, not an int
+
+
+def count_traces_lower(f, calls):
+    traces = [0]
+
+    def counted(*args):
+        traces[0] += 1
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted.lower(*args)
+    return traces[0]
+
+
+def count_traces_eval_shape(f, calls):
+    traces = [0]
+
+    def counted(*args):
+        traces[0] += 1
+        return f(*args)
+
+    for args in calls:
+        jax.eval_shape(counted, *args)
+    return traces[0]
+
+
+def count_traces_one_tuple_argument(f, calls):
+    # the whole tuple as one argument: the same cache key, tree structure included
+    traces = [0]
+
+    def counted(args):
+        traces[0] += 1
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(args)
+    return traces[0]
+
+
+def count_traces_numpy_int(f, calls):
+    runs = []
+
+    def counted(*args):
+        runs.append(1)
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return np.int64(len(runs))
+
+
+def clip_norm_max_abs(g, max_norm):
+    norm = jnp.max(jnp.abs(g))  # the largest element, not the Euclidean norm
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_no_sqrt(g, max_norm):
+    norm = jnp.sum(g**2)  # the squared norm
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_margin(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    return jnp.where(norm > 1.01 * max_norm, g * (max_norm / norm), g)  # "a little slack"
+
+
+def clip_norm_whole_max_norm(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    return jnp.where(norm > max_norm, g * (jnp.floor(max_norm) / norm), g)
+
+
+def clip_norm_callback_log(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    jax.debug.callback(lambda v: _NORMS.append(v), norm)  # a side effect, even without a tracer
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_safe_division(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    safe = jnp.where(norm == 0, 1.0, norm)
+    return jnp.where(norm > max_norm, g * (max_norm / safe), g)
+
+
+def clip_norm_select(g, max_norm):
+    norm = jnp.sqrt(jnp.vdot(g.ravel(), g.ravel()))
+    return lax.select(jnp.broadcast_to(norm > max_norm, g.shape), g * (max_norm / norm), g)
+
+
+def clip_norm_squared_compare(g, max_norm):
+    squared = jnp.sum(g * g)
+    return jnp.where(squared > max_norm * max_norm, g * (max_norm * lax.rsqrt(squared)), g)
+
+
+def clip_norm_tree(g, max_norm):
+    leaves = jax.tree.leaves(g)
+    norm = jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves))
+    factor = jnp.minimum(1.0, max_norm / norm)
+    return jax.tree.map(lambda leaf: leaf * factor, g)
+
+
 CASES = [
     wrong("2.1", "matches-reference", count_traces_new_wrapper_per_call),
     wrong("2.1", "matches-reference", count_traces_by_shape),
@@ -568,6 +749,26 @@ CASES = [
     right("2.2", clip_norm_cond),
     right("2.2", clip_norm_divides),
     right("2.2", clip_norm_eps),
+    # adversarial pass
+    wrong("2.1", "inputs-unchanged", count_traces_converts_calls),
+    wrong("2.1", "matches-reference", count_traces_fresh_cache_size),
+    wrong("2.1", "matches-reference", count_traces_debug_callback),
+    wrong("2.1", "matches-reference", count_traces_shape_and_result_type),
+    wrong("2.1", "matches-reference", count_traces_tracer_arguments),
+    wrong("2.1", "fresh-jit", count_traces_jax_array),
+    right("2.1", count_traces_lower),
+    right("2.1", count_traces_eval_shape),
+    right("2.1", count_traces_one_tuple_argument),
+    right("2.1", count_traces_numpy_int),
+    wrong("2.2", "matches-reference", clip_norm_max_abs),
+    wrong("2.2", "matches-reference", clip_norm_no_sqrt),
+    wrong("2.2", "matches-reference", clip_norm_margin),
+    wrong("2.2", "matches-reference", clip_norm_whole_max_norm),
+    wrong("2.2", "globals-unchanged", clip_norm_callback_log),
+    right("2.2", clip_norm_safe_division),
+    right("2.2", clip_norm_select),
+    right("2.2", clip_norm_squared_compare),
+    right("2.2", clip_norm_tree),
 ]
 
 test_known_answer = parametrize(CASES)
