@@ -46,8 +46,10 @@ UPDATE_STATE_CASES = (
     case(jnp.float32(15.0), 3.0),
     case(jnp.array([1.0, 2.0, 3.0]), jnp.float32(0.5)),
     case(jnp.ones((2, 3)), jnp.array([0.5, -1.0, 2.0])),
-    # an integer state stays integer
+    # an integer state stays integer; a float increment makes it float (the dtype the two
+    # arguments give, not the state's: `.astype(value.dtype)` would truncate)
     case(jnp.int32(7), jnp.int32(2)),
+    case(jnp.array([3, -2], jnp.int32), jnp.float32(0.5)),
     # NumPy arrays can be changed in place: `value += increment` would change the caller's array
     case(np.array([1.0, -1.0], dtype=np.float32), np.float32(2.0)),
     case(np.array([4, 9], dtype=np.int32), np.int32(3)),

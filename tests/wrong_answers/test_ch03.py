@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import collections
 import itertools
+import operator
 from functools import partial
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -532,6 +534,244 @@ def smooth_clipped(level, reading, weight):
     return jax.lax.add(jnp.asarray(level), weight * (jnp.asarray(reading) - level))
 
 
+# Found by an adversarial pass over the task texts ------------------------------------
+
+
+def update_state_keeps_state_dtype(value, increment):
+    return (value + increment).astype(value.dtype)  # "the state keeps its dtype": truncates
+
+
+def update_state_increment_as_state_dtype(value, increment):
+    return value + jnp.asarray(increment, jnp.asarray(value).dtype)
+
+
+def update_state_at_add(value, increment):
+    return jnp.asarray(value).at[...].add(increment)  # a scatter keeps the state's dtype
+
+
+_UPDATE_JITS: dict = {}
+
+
+def update_state_cached_closure(value, increment):
+    if "update" not in _UPDATE_JITS:  # the first value is baked into the cached function
+        _UPDATE_JITS["update"] = jax.jit(lambda inc: value + inc)
+    return _UPDATE_JITS["update"](increment)
+
+
+def update_state_tree_map(value, increment):
+    return jax.tree.map(operator.add, value, increment)
+
+
+def update_state_builtin_sum(value, increment):
+    return sum([value, increment])
+
+
+def update_state_numpy_or_jax(value, increment):
+    return np.add(value, increment) if isinstance(value, np.ndarray) else jnp.add(value, increment)
+
+
+def update_state_where(value, increment):
+    return jnp.where(increment == 0, value, value + increment)
+
+
+def predict_shift_first(params, x):
+    return (x + params["shift"]) * params["scale"]
+
+
+def predict_mean_shift(params, x):
+    return x * params["scale"] + jnp.mean(params["shift"])
+
+
+def predict_always_batch(params, x):
+    return jnp.atleast_2d(x) * params["scale"] + params["shift"]
+
+
+_PREDICT_BY_SHAPE: dict = {}
+
+
+def predict_jit_per_shape(params, x):
+    # one jitted closure per input shape: the parameters of its first call are baked in
+    shape = jnp.shape(x)
+    if shape not in _PREDICT_BY_SHAPE:
+        _PREDICT_BY_SHAPE[shape] = jax.jit(lambda x: x * params["scale"] + params["shift"])
+    return _PREDICT_BY_SHAPE[shape](x)
+
+
+def predict_sums_features(params, x):
+    return jnp.sum(x * params["scale"], axis=-1, keepdims=True) + params["shift"]
+
+
+def predict_first_scale(params, x):
+    return x * jnp.ravel(params["scale"])[0] + params["shift"]
+
+
+def predict_float_when_scalar(params, x):
+    scale = params["scale"]
+    scale = float(scale) if jnp.ndim(scale) == 0 else scale
+    return x * scale + params["shift"]
+
+
+def predict_get(params, x):
+    return params.get("scale", 1.0) * x + params.get("shift", 0.0)
+
+
+def predict_inner_jit(params, x):
+    return jax.jit(lambda x: x * params["scale"] + params["shift"])(x)
+
+
+def predict_einsum(params, x):
+    return jnp.einsum("...i,...i->...i", x, jnp.broadcast_to(params["scale"], jnp.shape(x))) + params["shift"]
+
+
+def predict_sorted_items(params, x):
+    (_, scale), (_, shift) = sorted(params.items())
+    return x * scale + shift
+
+
+def cumulative_log_max_total(xs):
+    history = jnp.cumsum(jnp.asarray(xs))
+    return jnp.max(history), history  # the largest running total, not the last
+
+
+def cumulative_log_starts_at_zero(xs):
+    xs = jnp.asarray(xs)
+    history = jnp.concatenate([jnp.zeros(1, xs.dtype), jnp.cumsum(xs)])
+    return history[-1], history
+
+
+def cumulative_log_nan_as_zero(xs):
+    history = jnp.cumsum(jnp.nan_to_num(jnp.asarray(xs)))
+    return history[-1], history
+
+
+def cumulative_log_total_slice(xs):
+    history = jnp.cumsum(jnp.asarray(xs))
+    return history[-1:], history  # shape (1,), not a scalar
+
+
+def cumulative_log_running_mean(xs):
+    xs = jnp.asarray(xs)
+    history = jnp.cumsum(xs) / jnp.arange(1, xs.shape[0] + 1)
+    return history[-1], history
+
+
+def cumulative_log_cummax(xs):
+    history = lax.cummax(jnp.asarray(xs))
+    return history[-1], history
+
+
+def cumulative_log_numpy_out(xs):
+    if isinstance(xs, np.ndarray):
+        np.cumsum(xs, out=xs)  # in place: the caller's array now holds the totals
+        history = jnp.asarray(xs)
+    else:
+        history = jnp.cumsum(xs)
+    return history[-1], history
+
+
+def cumulative_log_scan_python_start(xs):
+    def step(total, x):
+        total = total + x
+        return total, total
+
+    return lax.scan(step, 0.0, jnp.asarray(xs))
+
+
+def cumulative_log_at_loop(xs):
+    xs = jnp.asarray(xs)
+    history, total = jnp.zeros_like(xs), jnp.zeros((), xs.dtype)
+    for i in range(xs.shape[0]):
+        total = total + xs[i]
+        history = history.at[i].set(total)
+    return total, history
+
+
+def cumulative_log_fori(xs):
+    xs = jnp.asarray(xs)
+
+    def body(i, carry):
+        total, history = carry
+        total = total + xs[i]
+        return total, history.at[i].set(total)
+
+    return lax.fori_loop(0, xs.shape[0], body, (jnp.zeros((), xs.dtype), jnp.zeros_like(xs)))
+
+
+def cumulative_log_lax_cumsum(xs):
+    history = lax.cumsum(jnp.asarray(xs), axis=0)
+    return history[-1], history
+
+
+def smooth_drops_level(level, reading, weight):
+    return level + weight * reading - level  # the brackets are missing
+
+
+def smooth_weighted_mean(level, reading, weight):
+    return (level + weight * reading) / (1 + weight)
+
+
+_FIRST_WEIGHT: dict = {}
+
+
+def smooth_remembers_weight(level, reading, weight):
+    _FIRST_WEIGHT.setdefault("weight", weight)  # "the weight does not change"
+    return level + _FIRST_WEIGHT["weight"] * (reading - level)
+
+
+def smooth_reading_in_place(level, reading, weight):
+    reading -= level  # in place for a NumPy reading
+    return level + weight * reading
+
+
+def smooth_fresh_smoother(level, reading, weight):
+    # a new Smoother each call: right values, but its level attribute keeps a tracer
+    smoother = Smoother(weight)
+    smoother.level = level
+    return smoother.update(reading)
+
+
+class _SmoothConfig:
+    weight = 0.5
+
+
+def smooth_sets_class_weight(level, reading, weight):
+    _SmoothConfig.weight = weight
+    return level + _SmoothConfig.weight * (reading - level)
+
+
+def smooth_average(level, reading, weight):
+    weight = jnp.asarray(weight)
+    values = jnp.stack([jnp.asarray(level), jnp.asarray(reading)])
+    return jnp.average(values, axis=0, weights=jnp.stack([1 - weight, weight]))
+
+
+def smooth_cond(level, reading, weight):
+    return lax.cond(
+        weight == 0,
+        lambda: jnp.asarray(level, jnp.float32),
+        lambda: jnp.asarray(level + weight * (reading - level), jnp.float32),
+    )
+
+
+class _PlainSmoother:
+    """A plain object made on every call, holding arguments only: nothing outlives the call."""
+
+    def __init__(self, weight, level):
+        self.weight, self.level = weight, level
+
+    def update(self, reading):
+        return self.level + self.weight * (reading - self.level)
+
+
+def smooth_plain_object(level, reading, weight):
+    return _PlainSmoother(weight, level).update(reading)
+
+
+def smooth_nested_where(level, reading, weight):
+    moved = level + weight * (reading - level)
+    return jnp.where(weight >= 1.0, reading, jnp.where(weight <= 0.0, level, moved))
+
+
 CASES = [
     # donating answers come first: the answers after them show that the cases survive
     wrong("3.1", "inputs-unchanged", update_state_donates),
@@ -620,6 +860,47 @@ CASES = [
     right("3.4", smooth_lerp),
     right("3.4", smooth_via_named_tuple),
     right("3.4", smooth_clipped),
+    # adversarial pass
+    wrong("3.1", "matches-reference", update_state_keeps_state_dtype),
+    wrong("3.1", "matches-reference", update_state_increment_as_state_dtype),
+    wrong("3.1", "matches-reference", update_state_at_add),
+    wrong("3.1", "matches-reference", update_state_cached_closure),
+    right("3.1", update_state_tree_map),
+    right("3.1", update_state_builtin_sum),
+    right("3.1", update_state_numpy_or_jax),
+    right("3.1", update_state_where),
+    wrong("3.2", "matches-reference", predict_shift_first),
+    wrong("3.2", "matches-reference", predict_mean_shift),
+    wrong("3.2", "matches-reference", predict_always_batch),
+    wrong("3.2", "matches-reference", predict_jit_per_shape),
+    wrong("3.2", "matches-reference", predict_sums_features),
+    wrong("3.2", "matches-reference", predict_first_scale),
+    wrong("3.2", "jit-matches-eager", predict_float_when_scalar),
+    right("3.2", predict_get),
+    right("3.2", predict_inner_jit),
+    right("3.2", predict_einsum),
+    right("3.2", predict_sorted_items),
+    wrong("3.3", "matches-reference", cumulative_log_max_total),
+    wrong("3.3", "matches-reference", cumulative_log_starts_at_zero),
+    wrong("3.3", "matches-reference", cumulative_log_nan_as_zero),
+    wrong("3.3", "matches-reference", cumulative_log_total_slice),
+    wrong("3.3", "matches-reference", cumulative_log_running_mean),
+    wrong("3.3", "matches-reference", cumulative_log_cummax),
+    wrong("3.3", "inputs-unchanged", cumulative_log_numpy_out),
+    right("3.3", cumulative_log_scan_python_start),
+    right("3.3", cumulative_log_at_loop),
+    right("3.3", cumulative_log_fori),
+    right("3.3", cumulative_log_lax_cumsum),
+    wrong("3.4", "matches-reference", smooth_drops_level),
+    wrong("3.4", "matches-reference", smooth_weighted_mean),
+    wrong("3.4", "matches-reference", smooth_remembers_weight),
+    wrong("3.4", "inputs-unchanged", smooth_reading_in_place),
+    wrong("3.4", "no-leaked-tracers", smooth_fresh_smoother),
+    wrong("3.4", "globals-unchanged", smooth_sets_class_weight),
+    right("3.4", smooth_average),
+    right("3.4", smooth_cond),
+    right("3.4", smooth_plain_object),
+    right("3.4", smooth_nested_where),
 ]
 
 test_known_answer = parametrize(CASES)
