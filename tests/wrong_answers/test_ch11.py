@@ -94,6 +94,31 @@ def insert_where(buffer, step, row):
     return jnp.where(rows == step % buffer.shape[0], row, buffer)
 
 
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_adds(buffer, step, row):  # adds to the old row instead of replacing it
+    return buffer.at[step % buffer.shape[0]].add(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_dynamic_slice_no_wrap(buffer, step, row):  # past the end the start index is clamped
+    return jax.lax.dynamic_update_slice(buffer, row[None], (step, 0))
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_wraps_by_width(buffer, step, row):  # the modulo of the wrong dimension
+    return buffer.at[step % len(row)].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_index_in_dim(buffer, step, row):
+    return jax.lax.dynamic_update_index_in_dim(buffer, row, jax.lax.rem(step, buffer.shape[0]), 0)
+
+
+@functools.partial(jax.jit, donate_argnums=(0, 2))
+def insert_donates_both(buffer, step, row):
+    return buffer.at[jnp.mod(step, buffer.shape[0])].set(row, mode="drop")
+
+
 CASES = [
     wrong("11.1", "donates-buffer", insert_not_donated),
     wrong("11.1", "donates-buffer", insert_not_jitted),
@@ -108,6 +133,11 @@ CASES = [
     right("11.1", insert_by_name),
     right("11.1", insert_dynamic_update_slice, label="insert_dynamic_update_slice"),
     right("11.1", insert_where),
+    wrong("11.1", "matches-reference", insert_adds),
+    wrong("11.1", "matches-reference", insert_dynamic_slice_no_wrap),
+    wrong("11.1", "matches-reference", insert_wraps_by_width),
+    right("11.1", insert_index_in_dim),
+    right("11.1", insert_donates_both),
 ]
 
 # 11.2 · train(sgd_step, w, x, y, steps) -------------------------------------------------------
@@ -234,6 +264,73 @@ def train_numpy_start(sgd_step, w, x, y, steps):
     return state, jnp.stack(losses)
 
 
+def train_array_no_copy(sgd_step, w, x, y, steps):  # copy=False: the caller's own array
+    w = jnp.array(w, copy=False)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_tree_map_copy(sgd_step, w, x, y, steps):  # an identity tree_map returns the same leaves
+    w = jax.tree.map(lambda leaf: leaf, w)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_final_loss(sgd_step, w, x, y, steps):  # one more step "to report the final loss"
+    w = jnp.copy(w)
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    _, final_loss = sgd_step(jnp.copy(w), x, y)
+    return w, jnp.stack(losses)
+
+
+def train_scan(sgd_step, w, x, y, steps):  # the step is called with tracers, once
+    return jax.lax.scan(lambda w, _: sgd_step(w, x, y), jnp.copy(w), None, length=steps)
+
+
+def train_copies_every_other_step(sgd_step, w, x, y, steps):
+    losses = []
+    for i in range(steps):
+        if i % 2 == 0:
+            w = jnp.copy(w)
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_plus_zero(sgd_step, w, x, y, steps):
+    w = w + 0  # a new array
+    losses = []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.array(losses)
+
+
+def train_device_put_no_alias(sgd_step, w, x, y, steps):
+    current, out = jax.device_put(w, may_alias=False), []
+    for _ in range(steps):
+        current, loss = sgd_step(current, x, y)
+        out.append(loss)
+    return current, jnp.hstack(out)
+
+
+def train_copies_first_step_only(sgd_step, w, x, y, steps):
+    losses = jnp.zeros(steps)
+    for i in range(steps):
+        w, loss = sgd_step(jnp.copy(w) if i == 0 else w, x, y)
+        losses = losses.at[i].set(loss)
+    return w, losses
+
+
 CASES += [
     wrong("11.2", "callers-w-survives", train_as_given),
     wrong("11.2", "callers-w-survives", train_asarray),
@@ -247,6 +344,14 @@ CASES += [
     right("11.2", train_copy_method),
     right("11.2", train_deepcopy_floats),
     right("11.2", train_numpy_start),
+    wrong("11.2", "callers-w-survives", train_array_no_copy),
+    wrong("11.2", "callers-w-survives", train_tree_map_copy),
+    wrong("11.2", "recycles-buffers", train_final_loss),
+    wrong("11.2", "recycles-buffers", train_scan),
+    wrong("11.2", "recycles-buffers", train_copies_every_other_step),
+    right("11.2", train_plus_zero),
+    right("11.2", train_device_put_no_alias),
+    right("11.2", train_copies_first_step_only),
 ]
 
 test_known_answer = parametrize(CASES)
