@@ -422,8 +422,19 @@ def checker_step(state, batch):
     return {"w": state["w"] - 0.05 * grad, "step": state["step"] + 1}, loss
 
 
+_JITTED_STEPS: dict = {}  # the checker's own steps, compiled once (eager steps cost most of a check)
+
+
+def _jitted_step(step):
+    if step not in _JITTED_STEPS:
+        _JITTED_STEPS[step] = jax.jit(step)
+    return _JITTED_STEPS[step]
+
+
 @probes.reference
 def reference_train_epochs(train_step, state, batches, epochs):
+    batches = jax.tree.map(np.asarray, batches)  # NumPy indexing: no eager gather to compile
+    train_step = _jitted_step(train_step)
     losses = []
     for _ in range(epochs):
         row = []
@@ -447,10 +458,19 @@ def _epoch_batches(steps: int) -> tuple[np.ndarray, np.ndarray]:
     return _EX[:steps], _EY[:steps]
 
 
+def checker_step_dict(state, batch):
+    """The same step for batches that are dicts ``{"x": ..., "y": ...}``."""
+    return checker_step(state, (batch["x"], batch["y"]))
+
+
 _STATE_E = _epoch_state()
+# The batches are JAX arrays, as a training loop has them: an answer that indexes them with a
+# traced step number (fori_loop) is right. The third case's batches are a dict, the other
+# pytree the task names: an answer that unpacks `xs, ys = batches` fails there.
 EPOCH_CASES = (
-    case(checker_step, _STATE_E, _epoch_batches(4), 3),
-    case(checker_step, _STATE_E, _epoch_batches(2), 1),
+    case(checker_step, _STATE_E, tuple(map(jnp.asarray, _epoch_batches(4))), 3),
+    case(checker_step, _STATE_E, tuple(map(jnp.asarray, _epoch_batches(2))), 1),
+    case(checker_step_dict, _STATE_E, {"x": jnp.asarray(_EX[2:5]), "y": jnp.asarray(_EY[2:5])}, 2),
 )
 
 
@@ -464,14 +484,15 @@ def _epochs_match() -> probes.Probe:
                 raise ProbeFailure("train_epochs should return a pair (state, losses)")
             found = mismatch(expected[1], got[1])
             if found:
-                raise ProbeFailure(f"losses of {args[3]} epoch(s) of {args[2][0].shape[0]} steps: {found}")
+                steps = jax.tree.leaves(args[2])[0].shape[0]
+                raise ProbeFailure(f"losses of {args[3]} epoch(s) of {steps} steps: {found}")
             found = mismatch(expected[0], got[0])
             if found:
                 raise ProbeFailure(f"the final state after {args[3]} epoch(s): {found}")
 
     return probes.Probe(
         "results",
-        "train_epochs returns the reference's final state and losses, shaped (epochs, steps)",
+        "train_epochs returns the reference's final state and losses, shaped (epochs, steps), for tuple and dict batches",
         run,
         hint=(
             "Each epoch starts from the state the previous one ended with, and goes through every "
@@ -508,8 +529,8 @@ register(Exercise(
             hint=_GROWS_HINT,
         ),
         probes.inputs_unchanged("train_epochs", EPOCH_CASES[1:]),
-        probes.globals_unchanged("train_epochs", EPOCH_CASES[1:], hint=_SIDE_EFFECT_HINT),
-        probes.no_leaked_tracers("train_epochs", EPOCH_CASES[1:], static_argnums=(0, 3)),
+        probes.globals_unchanged("train_epochs", EPOCH_CASES[1:2], hint=_SIDE_EFFECT_HINT),
+        probes.no_leaked_tracers("train_epochs", EPOCH_CASES[1:2], static_argnums=(0, 3)),
     ),
     hints=(
         (

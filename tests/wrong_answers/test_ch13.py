@@ -151,6 +151,74 @@ def make_train_step_grad_with_aux(loss_fn, optimizer):  # right: jax.grad with t
     return jax.jit(train_step, donate_argnames="state")
 
 
+def make_train_step_folds_next_step(loss_fn, optimizer):  # the counter advanced before the fold
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        step = state["step"] + 1
+        new_state, loss = _step_body(loss_fn, optimizer, state, batch,
+                                     dropout_key=jax.random.fold_in(state["key"], step))
+        return new_state, loss
+
+    return train_step
+
+
+def make_train_step_float_step(loss_fn, optimizer):  # + 1.0 turns the counter into a float32
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        new_state, loss = _step_body(loss_fn, optimizer, state, batch)
+        return {**new_state, "step": state["step"] + 1.0}, loss
+
+    return train_step
+
+
+def make_train_step_subtracts_updates(loss_fn, optimizer):  # "gradient descent subtracts"
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        x, y = batch
+        key = jax.random.fold_in(state["key"], state["step"])
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], state["stats"], key, x, y)
+        updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+        params = jax.tree.map(lambda p, u: p - u, state["params"], updates)
+        return {"params": params, "stats": stats, "opt_state": opt_state, "key": state["key"],
+                "step": state["step"] + 1}, loss
+
+    return train_step
+
+
+def make_train_step_assigns_into_state(loss_fn, optimizer):  # right: the dict inside jit is the trace's own
+    @functools.partial(jax.jit, donate_argnames="state")
+    def train_step(state, batch):
+        x, y = batch
+        key = jax.random.fold_in(state["key"], state["step"])
+        (loss, state["stats"]), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state["params"], state["stats"], key, x, y
+        )
+        updates, state["opt_state"] = optimizer.update(grads, state["opt_state"], state["params"])
+        state["params"] = jax.tree_util.tree_map(jnp.add, state["params"], updates)
+        state["step"] = state["step"] + jnp.int32(1)
+        return state, loss
+
+    return train_step
+
+
+def make_train_step_closure_loss(loss_fn, optimizer):  # right: grad of a closure, update without params
+    def train_step(state, batch):
+        x, y = batch
+        key = jax.random.fold_in(state["key"], state["step"])
+
+        def loss_of(params):
+            return loss_fn(params, state["stats"], key, x, y)
+
+        (loss, stats), grads = jax.value_and_grad(loss_of, has_aux=True)(state["params"])
+        updates, opt_state = optimizer.update(grads, state["opt_state"])
+        new_state = dict(state)
+        new_state.update(params=jax.tree.map(lambda p, u: p + u, state["params"], updates), stats=stats,
+                         opt_state=opt_state, step=state["step"] + 1)
+        return new_state, loss
+
+    return jax.jit(train_step, donate_argnums=(0,))
+
+
 CASES = [
     wrong("13.1", "no-key-reuse", make_train_step_key_as_dropout_key),
     wrong("13.1", "state-matches", make_train_step_splits_key),
@@ -165,6 +233,11 @@ CASES = [
     wrong("13.1", "no-leaked-tracers", make_train_step_logs_losses),
     wrong("13.1", "globals-unchanged", make_train_step_counts_on_attribute),
     right("13.1", make_train_step_grad_with_aux),
+    wrong("13.1", "losses-match", make_train_step_folds_next_step),
+    wrong("13.1", "traces-once", make_train_step_float_step),
+    wrong("13.1", "losses-match", make_train_step_subtracts_updates),
+    right("13.1", make_train_step_assigns_into_state),
+    right("13.1", make_train_step_closure_loss),
 ]
 
 # 13.2 · train_epochs(train_step, state, batches, epochs) ------------------------------------
@@ -241,6 +314,72 @@ def train_epochs_fori(train_step, state, batches, epochs):  # right: fori_loop w
     return jax.lax.fori_loop(0, epochs, body, (state, table))
 
 
+def train_epochs_unpacks_tuple(train_step, state, batches, epochs):  # only a pair (xs, ys) of batches
+    xs, ys = batches
+
+    def epoch(state, _):
+        return jax.lax.scan(lambda s, xy: train_step(s, (xy[0], xy[1])), state, (xs, ys))
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+def train_epochs_transposed(train_step, state, batches, epochs):  # (steps, epochs)
+    final, losses = jax.lax.scan(lambda s, _: jax.lax.scan(train_step, s, batches), state, None, length=epochs)
+    return final, losses.T
+
+
+def train_epochs_mean_per_epoch(train_step, state, batches, epochs):  # one mean loss per epoch
+    def epoch(state, _):
+        state, losses = jax.lax.scan(train_step, state, batches)
+        return state, losses.mean()
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+def train_epochs_vmapped(train_step, state, batches, epochs):  # epochs side by side, none carried
+    states, losses = jax.vmap(lambda _: jax.lax.scan(train_step, state, batches))(jnp.arange(epochs))
+    return jax.tree.map(lambda leaf: leaf[-1], states), losses
+
+
+def train_epochs_jitted_epoch(train_step, state, batches, epochs):  # one compiled epoch, Python epochs
+    one_epoch = jax.jit(lambda s: jax.lax.scan(train_step, s, batches))
+    rows = []
+    for _ in range(epochs):
+        state, row = one_epoch(state)
+        rows.append(row)
+    return state, jnp.stack(rows)
+
+
+def train_epochs_fori_flat(train_step, state, batches, epochs):  # right: one fori_loop, traced indices
+    steps = jax.tree.leaves(batches)[0].shape[0]
+
+    def body(i, carry):
+        state, table = carry
+        state, loss = train_step(state, jax.tree.map(lambda b: b[i % steps], batches))
+        return state, table.at[i // steps, i % steps].set(loss)
+
+    start = (jax.tree.map(jnp.asarray, state), jnp.zeros((epochs, steps)))
+    return jax.lax.fori_loop(0, epochs * steps, body, start)
+
+
+def train_epochs_while(train_step, state, batches, epochs):  # right: a while_loop of scans
+    steps = jax.tree.leaves(batches)[0].shape[0]
+
+    def body(carry):
+        e, state, table = carry
+        state, row = jax.lax.scan(train_step, state, batches)
+        return e + 1, state, table.at[e].set(row)
+
+    _, state, table = jax.lax.while_loop(
+        lambda carry: carry[0] < epochs, body, (0, state, jnp.zeros((epochs, steps), jnp.float32))
+    )
+    return state, table
+
+
+def train_epochs_arange(train_step, state, batches, epochs):  # right: scans over a range of epochs
+    return jax.lax.scan(lambda s, _: jax.lax.scan(train_step, s, batches), state, xs=jnp.arange(epochs))
+
+
 CASES += [
     wrong("13.2", "constant-size-in-epochs", train_epochs_python_epochs),
     wrong("13.2", "constant-size-in-steps", train_epochs_python_steps),
@@ -250,6 +389,14 @@ CASES += [
     wrong("13.2", "no-leaked-tracers", train_epochs_logs),
     wrong("13.2", "globals-unchanged", train_epochs_counts_runs),
     right("13.2", train_epochs_fori),
+    wrong("13.2", "results", train_epochs_unpacks_tuple),
+    wrong("13.2", "results", train_epochs_transposed),
+    wrong("13.2", "results", train_epochs_mean_per_epoch),
+    wrong("13.2", "results", train_epochs_vmapped),
+    wrong("13.2", "constant-size-in-epochs", train_epochs_jitted_epoch),
+    right("13.2", train_epochs_fori_flat),
+    right("13.2", train_epochs_while),
+    right("13.2", train_epochs_arange),
 ]
 
 test_known_answer = parametrize(CASES)
