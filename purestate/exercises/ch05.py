@@ -47,6 +47,11 @@ COUNT_ABOVE_CASES = (
     case(np.array([[0.0, 4.0, 5.0], [6.0, -2.0, 0.1]], dtype=np.float32), 0.5),  # one 2-D example
     case(np.array([-3.0, -0.5, -2.0, 0.0, -1.0], dtype=np.float32), -1.0),  # a negative threshold
     case(np.array([_NAN, 2.0, _NAN, -1.0, 5.0], dtype=np.float32), 0.0),  # NaN > t is False
+    # NaN below a negative threshold: NaN replaced by 0 (nan_to_num) would count as above.
+    case(np.array([_NAN, -2.0, _NAN, 0.5, -0.5], dtype=np.float32), -1.0),
+    # One 0-d example, just above the threshold: a loop over rows or a sum over axis -1 fails
+    # on it, and float16 or bfloat16 rounds 1.0001 to 1.0, which is not above.
+    case(np.float32(1.0001), 1.0),
 )
 # (A count returned as int8, uint8 or int16 is rejected for its dtype, whatever its value.)
 
@@ -161,6 +166,14 @@ def _dropout_shape_and_values(args: tuple[Any, ...], result: Any) -> str | None:
 _KEEP_RATE_Z = 5.3
 
 
+# Independent bits, not a fixed number kept per row (or per column), e.g. a permutation of
+# each row keeping exactly round((1 - rate) n) elements: for a right answer the kept counts of
+# the 128 rows are binomial with variance n p (1 - p), and their sample variance falls below a
+# quarter of that with probability 1.9e-19 (chi-square, 127 degrees of freedom); for the 512
+# columns, 8e-73. A fixed count per row has variance 0.
+_SPREAD_FRACTION = 0.25
+
+
 def _dropout_keep_rate(args: tuple[Any, ...], result: Any) -> str | None:
     _, xs, rate = args
     out, problem = _as_float_array(result, xs.shape)
@@ -174,6 +187,16 @@ def _dropout_keep_rate(args: tuple[Any, ...], result: Any) -> str | None:
             f"with rate={rate} each element should be kept with probability {p:.2f}; "
             f"{kept:.4f} of {out.size} elements were kept, more than {tolerance:.4f} away"
         )
+    for axis, what in ((1, "row"), (0, "column")):
+        counts = np.count_nonzero(out, axis=axis)
+        expected = out.shape[axis] * p * (1.0 - p)
+        if expected > 0 and counts.var(ddof=1) < _SPREAD_FRACTION * expected:
+            return (
+                f"every {what} kept about the same number of elements (the counts vary with "
+                f"variance {counts.var(ddof=1):.2f}, independent bits give about {expected:.1f}): "
+                "keep each element by its own random draw, not a fixed number per "
+                f"{what}"
+            )
     return None
 
 
@@ -330,7 +353,9 @@ register(Exercise(
             "histogram", HISTOGRAM_CASES[:3],
             hint="Sorting or writing into `indices` changes the caller's array; work on a copy.",
         ),
-        probes.globals_unchanged("histogram", HISTOGRAM_CASES[:2]),
+        # A bin count no earlier probe used: a cache keyed by num_bins (of zeros, say) that
+        # earlier calls filled would otherwise look unchanged.
+        probes.globals_unchanged("histogram", (*HISTOGRAM_CASES[:2], case(np.array([6, 0, 6, 1, 3], dtype=np.int32), 7))),
     ),
     hints=(
         (
@@ -440,6 +465,10 @@ def _augment_case(seed: int, shape: tuple[int, int] = AUGMENT_SHAPE) -> probes.C
 # One shape for every probe: each new shape costs an eager answer its compilations again.
 AUGMENT_CASES = (_augment_case(0),)
 AUGMENT_SMALL_CASES = (_augment_case(1),)
+# Another shape for the traced key-reuse probe alone (compiled under jax.jit there anyway, so
+# it costs no eager compilation): a batch size or example length written into the answer
+# (split(key, 512), noise of shape (32,)) fails on it.
+AUGMENT_OTHER_SHAPE_CASES = (_augment_case(1, (24, 10)),)
 AUGMENT_KEY_PAIRS = ((_augment_case(2), _augment_case(3)),)
 
 # The noise of a right answer is 0.1 * N(0, 1): |noise| > 0.75 (7.5 standard deviations) has
@@ -565,7 +594,7 @@ register(Exercise(
             ),
         ),
         probes.no_key_reuse(
-            "augment_batch", AUGMENT_SMALL_CASES, eager=False,
+            "augment_batch", AUGMENT_OTHER_SHAPE_CASES, eager=False,
             hint=(
                 "Within one example, the flip and the noise must come from different keys: split the "
                 "example's key before drawing twice."

@@ -570,6 +570,249 @@ def augment_batch_fold_in(key, images):
     return jax.vmap(one)(jnp.arange(images.shape[0]), jnp.asarray(images))
 
 
+# Found by an adversarial pass (answers written from the task text alone) ---------------------
+
+
+def count_above_nan_to_zero(x, threshold):
+    return jnp.sum(jnp.nan_to_num(jnp.asarray(x)) > threshold)  # NaN becomes 0, above a negative threshold
+
+
+def count_above_float16(x, threshold):
+    return jnp.sum(jnp.asarray(x).astype(jnp.float16) > threshold)  # 1.0001 rounds to 1.0
+
+
+def count_above_row_sums(x, threshold):
+    return jnp.sum(jnp.sum(jnp.asarray(x) > threshold, axis=-1))  # a 0-d example has no axis -1
+
+
+def count_above_loops_rows(x, threshold):
+    return sum(jnp.sum(row > threshold) for row in jnp.asarray(x))  # a 0-d example has no rows
+
+
+def count_above_subtract(x, threshold):
+    return jnp.sum((jnp.asarray(x) - threshold) > 0)
+
+
+def count_above_fmax(x, threshold):
+    return jnp.count_nonzero(jnp.fmax(jnp.asarray(x), threshold) > threshold)  # fmax ignores NaN
+
+
+def count_above_lax_reduce(x, threshold):
+    x = jnp.asarray(x)
+    above = jax.lax.convert_element_type(x > threshold, jnp.int32)
+    return jax.lax.reduce(above, jnp.int32(0), jax.lax.add, tuple(range(x.ndim)))
+
+
+def batch_dropout_fixed_count_per_row(key, xs, rate):
+    xs = jnp.asarray(xs)
+    kept = round((1 - rate) * xs.shape[1])  # exactly this many per row
+
+    def row_dropout(row_key, row):
+        keep = jax.random.permutation(row_key, row.shape[0]) < kept
+        return jnp.where(keep, row / (1 - rate), 0.0)
+
+    return jax.vmap(row_dropout)(jax.random.split(key, xs.shape[0]), xs)
+
+
+def batch_dropout_tiled_half(key, xs, rate):
+    half = jax.random.bernoulli(key, 1 - rate, (xs.shape[0], xs.shape[1] // 2))
+    keep = jnp.concatenate([half, half], axis=1)  # "half the random numbers"
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_caps_rate(key, xs, rate):
+    rate = min(rate, 0.99)  # "avoids the division by zero"
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_epsilon(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.where(keep, xs / (1 - rate + 1e-6), 0.0)  # "epsilon for stability"
+
+
+def batch_dropout_column_keys(key, xs, rate):
+    xs = jnp.asarray(xs)
+    column_keys = jax.random.split(key, xs.shape[1])
+    keep = jax.vmap(lambda k: jax.random.bernoulli(k, 1 - rate, (xs.shape[0],)))(column_keys).T
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
+def batch_dropout_nan_to_num(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.nan_to_num(keep * xs / (1 - rate))  # 0 * inf = NaN at rate=1, then 0
+
+
+_zeros_by_bins = {}
+
+
+def histogram_cached_zeros(indices, num_bins):
+    if num_bins not in _zeros_by_bins:  # "allocate once per size"
+        _zeros_by_bins[num_bins] = jnp.zeros(num_bins, jnp.int32)
+    return _zeros_by_bins[num_bins].at[indices].add(1)
+
+
+def histogram_unique_counts(indices, num_bins):
+    _, counts = jnp.unique(jnp.asarray(indices), return_counts=True, size=num_bins, fill_value=0)
+    return counts  # per distinct value present, not per bin
+
+
+def histogram_minlength(indices, num_bins):
+    return jnp.bincount(jnp.asarray(indices), minlength=num_bins)  # the NumPy spelling: no jit
+
+
+def histogram_jnp_histogram(indices, num_bins):
+    counts, _ = jnp.histogram(jnp.asarray(indices), bins=num_bins, range=(0, num_bins))
+    return counts.astype(jnp.int32)
+
+
+def histogram_per_bin(indices, num_bins):
+    indices = jnp.asarray(indices)
+    return jnp.stack([jnp.sum(indices == b) for b in range(num_bins)])
+
+
+def histogram_float_then_int(indices, num_bins):
+    return jnp.zeros(num_bins).at[indices].add(1).astype(int)
+
+
+def device_sum_all_gather(x):
+    def total(shard):  # every device gathers the partial sums: no psum
+        return jax.lax.all_gather(jnp.sum(shard), "d").sum()
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)
+
+
+def device_sum_keeps_dims(x):
+    def total(shard):
+        return jax.lax.psum(jnp.sum(shard, keepdims=True), "d")
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)  # shape (1,)
+
+
+def device_sum_half_precision(x):
+    def total(shard):
+        return jax.lax.psum(shard.astype(jnp.float16).sum(), "d")
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)
+
+
+def device_sum_first_of_totals(x):
+    def total(shard):
+        return jax.lax.psum(jnp.sum(shard, keepdims=True), "d")
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P("d"))(x)[0]
+
+
+def device_sum_psum_elementwise(x):
+    def total(shard):
+        return jnp.sum(jax.lax.psum(shard, "d"))
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)
+
+
+def device_sum_pmap_strided(x):
+    n = jax.local_device_count()  # device i gets x[i::n]
+    return jax.pmap(lambda s: jax.lax.psum(s.sum(), "i"), axis_name="i")(x.reshape(-1, n).T)[0]
+
+
+def augment_batch_fixed_batch(key, images):
+    def one(k, image):
+        flip_key, noise_key = jax.random.split(k)
+        flip = jax.random.bernoulli(flip_key)
+        return jnp.where(flip, image[::-1], image) + 0.1 * jax.random.normal(noise_key, image.shape), flip
+
+    return jax.vmap(one)(jax.random.split(key, 512), jnp.asarray(images))  # the check's batch size
+
+
+def augment_batch_fixed_length(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    noise = 0.1 * jax.random.normal(noise_key, (images.shape[0], 32))  # the check's example length
+    return jnp.where(flipped[:, None], jnp.flip(images, 1), images) + noise, flipped
+
+
+def augment_batch_one_key(key, images):
+    flipped = jax.random.bernoulli(key, 0.5, (images.shape[0],))
+    noise = 0.1 * jax.random.normal(key, images.shape)  # the same key again
+    return jnp.where(flipped[:, None], jnp.flip(images, 1), images) + noise, flipped
+
+
+def augment_batch_truncated_noise(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    noise = 0.1 * jax.random.truncated_normal(noise_key, -2.0, 2.0, images.shape)  # "no outliers"
+    return jnp.where(flipped[:, None], jnp.flip(images, 1), images) + noise, flipped
+
+
+def augment_batch_rolls(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    noise = 0.1 * jax.random.normal(noise_key, images.shape)
+    return jnp.where(flipped[:, None], jnp.roll(images, 1, axis=1), images) + noise, flipped
+
+
+def augment_batch_flips_whole_batch(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    noise = 0.1 * jax.random.normal(noise_key, images.shape)
+    return jnp.where(flipped[:, None], jnp.flip(images), images) + noise, flipped  # no axis: rows too
+
+
+def augment_batch_flip_after_noise(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    noisy = images + 0.1 * jax.random.normal(noise_key, images.shape)
+    return jnp.where(flipped[:, None], jnp.flip(noisy, 1), noisy), flipped
+
+
+def augment_batch_two_keys_per_example(key, images):
+    images = jnp.asarray(images)
+    batch = images.shape[0]
+    keys = jax.random.split(key, 2 * batch)  # the first half for flips, the second for noise
+    flipped = jax.vmap(jax.random.bernoulli)(keys[:batch])
+    noise = jax.vmap(lambda k: jax.random.normal(k, images.shape[1:]))(keys[batch:])
+    return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
+def augment_batch_randint(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.randint(flip_key, (images.shape[0],), 0, 2) == 1
+    return jnp.where(flipped[:, None], jnp.fliplr(images), images) + jax.random.normal(noise_key, images.shape) * 0.1, flipped
+
+
+# Wrong (or right) only on more than one device.
+
+
+def device_sum_half_the_devices(x):
+    n = jax.local_device_count()
+    mesh = jax.make_mesh((n // 2,), ("d",), axis_types=(AxisType.Auto,), devices=jax.devices()[: n // 2])
+    return jax.shard_map(lambda s: jax.lax.psum(s.sum(), "d"), mesh=mesh, in_specs=P("d"), out_specs=P())(x)
+
+
+def device_sum_pmap_rows_of_n(x):
+    n = jax.local_device_count()  # (k, n): pmap maps over k devices, not n
+    return jax.pmap(lambda s: jax.lax.psum(s.sum(), "i"), axis_name="i")(x.reshape(-1, n))[0]
+
+
+def device_sum_adds_totals(x):
+    def total(shard):
+        return jax.lax.psum(jnp.sum(shard, keepdims=True), "d")
+
+    totals = jax.shard_map(total, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P("d"))(x)
+    return jnp.sum(totals)  # n copies of the total
+
+
+def device_sum_psum_over_n(x):
+    n = jax.local_device_count()
+    return jax.shard_map(lambda s: jax.lax.psum(s.sum(), "d") / n, mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)
+
+
+def device_sum_two_axes(x):
+    n = jax.local_device_count()
+    mesh = _auto_mesh((2, n // 2), ("a", "b"))
+    return jax.shard_map(lambda s: jax.lax.psum(s.sum(), ("a", "b")), mesh=mesh, in_specs=P(("a", "b")), out_specs=P())(x)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -660,6 +903,40 @@ CASES = [
     right("5.5", augment_batch_per_example),
     right("5.5", augment_batch_vectorised),
     right("5.5", augment_batch_fold_in),
+    wrong("5.1", "matches-reference", count_above_nan_to_zero),
+    wrong("5.1", "matches-reference", count_above_float16),
+    wrong("5.1", "matches-reference", count_above_row_sums),
+    wrong("5.1", "matches-reference", count_above_loops_rows),
+    right("5.1", count_above_subtract),
+    right("5.1", count_above_fmax),
+    right("5.1", count_above_lax_reduce),
+    wrong("5.2", "keep-probability", batch_dropout_fixed_count_per_row),
+    wrong("5.2", "rows-independent", batch_dropout_tiled_half),
+    wrong("5.2", "edge-rates", batch_dropout_caps_rate),
+    wrong("5.2", "edge-rates", batch_dropout_epsilon),
+    right("5.2", batch_dropout_column_keys),
+    right("5.2", batch_dropout_nan_to_num),
+    wrong("5.3", "globals-unchanged", histogram_cached_zeros),
+    wrong("5.3", "matches-reference", histogram_unique_counts),
+    wrong("5.3", "jit-matches-eager", histogram_minlength),
+    right("5.3", histogram_jnp_histogram),
+    right("5.3", histogram_per_bin),
+    right("5.3", histogram_float_then_int),
+    wrong("5.4", "uses-psum", device_sum_all_gather),
+    wrong("5.4", "matches-reference", device_sum_keeps_dims),
+    wrong("5.4", "matches-reference", device_sum_half_precision),
+    right("5.4", device_sum_first_of_totals),
+    right("5.4", device_sum_psum_elementwise),
+    right("5.4", device_sum_pmap_strided),
+    wrong("5.5", "no-key-reuse", augment_batch_fixed_batch),
+    wrong("5.5", "no-key-reuse", augment_batch_fixed_length),
+    wrong("5.5", "no-key-reuse", augment_batch_one_key),
+    wrong("5.5", "noise-scale", augment_batch_truncated_noise),
+    wrong("5.5", "flip-and-noise", augment_batch_rolls),
+    wrong("5.5", "flip-and-noise", augment_batch_flips_whole_batch),
+    right("5.5", augment_batch_flip_after_noise),
+    right("5.5", augment_batch_two_keys_per_example),
+    right("5.5", augment_batch_randint),
 ]
 
 MULTI_DEVICE_CASES = [
@@ -667,6 +944,11 @@ MULTI_DEVICE_CASES = [
     wrong("5.4", "matches-reference", device_sum_pmean),
     wrong("5.4", "matches-reference", device_sum_no_psum),
     wrong("5.4", "psum-over-devices", device_sum_psum_over_part_of_mesh),
+    wrong("5.4", "psum-over-devices", device_sum_half_the_devices),
+    wrong("5.4", "psum-over-devices", device_sum_pmap_rows_of_n),
+    wrong("5.4", "matches-reference", device_sum_adds_totals),
+    wrong("5.4", "matches-reference", device_sum_psum_over_n),
+    right("5.4", device_sum_two_axes),
 ]
 
 test_known_answer = parametrize(CASES)
