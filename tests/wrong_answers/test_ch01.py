@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -566,8 +567,8 @@ def add_item_extend_new(items, item):
 
 def set_nested_setdefault_on_input(config, path, value):
     # copies each level, but creates missing levels in the caller's dicts first
-    result, node, original = dict(config), None, config
-    node = result
+    result = dict(config)
+    node, original = result, config
     for key in path[:-1]:
         child = original.setdefault(key, {})
         node[key] = dict(child)
@@ -686,6 +687,45 @@ def record_iadd_on_copy(history, name, value):
     return updated
 
 
+
+def add_item_globals_dict(items, item):
+    # a counter written through globals(): the code never names it
+    globals()["_add_item_calls"] = globals().get("_add_item_calls", 0) + 1
+    return [*items, item]
+
+
+_ITEM_NUMBERS = (n for n in itertools.count())
+
+
+def add_item_generator_ids(items, item):
+    next(_ITEM_NUMBERS)  # a generator advanced on every call
+    return [*items, item]
+
+
+def _counting(fn):
+    calls = []
+
+    @functools.wraps(fn)
+    def wrapper(*args):
+        calls.append(args)  # the decorator keeps every call's arguments
+        return fn(*args)
+
+    return wrapper
+
+
+@_counting
+def add_item_decorated(items, item):
+    return [*items, item]
+
+
+_MESSAGE_COUNTS: Counter = Counter()
+
+
+def append_log_counts_messages(message, log=None):
+    _MESSAGE_COUNTS[message] += 1
+    return [*(log or []), message]
+
+
 CASES = [
     wrong("1.1", "inputs-unchanged", add_item_appends),
     wrong("1.1", "inputs-unchanged", add_item_plus_equals),
@@ -769,6 +809,9 @@ CASES = [
     wrong("1.1", "matches-reference", add_item_json_copy),
     wrong("1.1", "globals-unchanged", add_item_numbers_items),
     wrong("1.1", "globals-unchanged", add_item_callable_object, label="add_item_callable_object"),
+    wrong("1.1", "globals-unchanged", add_item_globals_dict),
+    wrong("1.1", "globals-unchanged", add_item_generator_ids),
+    wrong("1.1", "globals-unchanged", add_item_decorated),
     right("1.1", add_item_slice_copy),
     right("1.1", add_item_extend_new),
     wrong("1.2", "inputs-unchanged", set_nested_setdefault_on_input),
@@ -779,6 +822,7 @@ CASES = [
     wrong("1.3", "matches-reference", append_log_strips),
     wrong("1.3", "matches-reference", append_log_skips_repeat),
     wrong("1.3", "globals-unchanged", append_log_callable_object, label="append_log_callable_object"),
+    wrong("1.3", "globals-unchanged", append_log_counts_messages),
     right("1.3", append_log_or_concat),
     right("1.3", append_log_unpacks),
     wrong("1.4", "matches-reference", new_history_fromkeys_none, record_union),

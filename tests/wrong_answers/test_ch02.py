@@ -690,6 +690,29 @@ def clip_norm_tree(g, max_norm):
     return jax.tree.map(lambda leaf: leaf * factor, g)
 
 
+
+def _which_calls_trace(fn, labelled_calls):
+    """Chapter 2's helper, copied: which calls of one jitted fn traced."""
+    trace_log = []
+
+    def logged(*args):
+        trace_log.append(len(args))
+        return fn(*args)
+
+    jitted = jax.jit(logged)
+    traced = []
+    for label, args in labelled_calls:
+        traces_before = len(trace_log)
+        jitted(*args)
+        traced.append(len(trace_log) > traces_before)
+        print(f"{label:<34}{'traced' if traced[-1] else 'reused'}")
+    return traced
+
+
+def count_traces_chapter_helper(f, calls):
+    return sum(_which_calls_trace(f, [(str(i), args) for i, args in enumerate(calls)]))
+
+
 CASES = [
     wrong("2.1", "matches-reference", count_traces_new_wrapper_per_call),
     wrong("2.1", "matches-reference", count_traces_by_shape),
@@ -760,6 +783,7 @@ CASES = [
     right("2.1", count_traces_eval_shape),
     right("2.1", count_traces_one_tuple_argument),
     right("2.1", count_traces_numpy_int),
+    right("2.1", count_traces_chapter_helper),
     wrong("2.2", "matches-reference", clip_norm_max_abs),
     wrong("2.2", "matches-reference", clip_norm_no_sqrt),
     wrong("2.2", "matches-reference", clip_norm_margin),
