@@ -1,6 +1,8 @@
-"""Known answers to exercise 14.1 (`fit_step`), each with the probe that must judge it."""
+"""Known answers to exercises 14.1 (`fit_step`) and 14.2 (`add_noise`), each with the probe that must judge it."""
 
 from __future__ import annotations
+
+import logging
 
 import jax
 import jax.numpy as jnp
@@ -139,6 +141,120 @@ def add_noise_uniform_mask(key, x, scale):
     return new_key, jnp.where(keep, x + jax.random.normal(noise_key, jnp.shape(x)) * scale, x)
 
 
+# From an adversarial pass -----------------------------------------------------------
+
+_first_lr: dict = {}
+collected_losses: list = []
+
+
+def fit_step_logs(params, x, y, lr):  # logging is a Python side effect too: once per trace
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    logging.getLogger("purestate.tests.fit_step").warning("fit_step traced")
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
+
+
+def fit_step_first_lr_kept(params, x, y, lr):  # "the schedule starts from the first lr"
+    lr = _first_lr.setdefault("lr", lr)
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
+
+
+def fit_step_float_lr(params, x, y, lr):  # a Python float: a tracer cannot become one
+    lr = float(lr)
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
+
+
+def fit_step_alias_then_assign(params, x, y, lr):  # `new = params` is not a copy
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    new = params
+    new["w"] = params["w"] - lr * grads["w"]
+    new["b"] = params["b"] - lr * grads["b"]
+    return dict(new), loss
+
+
+def fit_step_sum_gradient(params, x, y, lr):  # the gradient of the sum, the loss of the mean
+    loss, grads = jax.value_and_grad(lambda p: jnp.sum((p["w"] * x + p["b"] - y) ** 2))(params)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss / x.shape[0]
+
+
+def fit_step_gradient_without_two(params, x, y, lr):  # d/dw of a mean square, the 2 forgotten
+    r = params["w"] * x + params["b"] - y
+    return {"w": params["w"] - lr * jnp.mean(r * x), "b": params["b"] - lr * jnp.mean(r)}, jnp.mean(r**2)
+
+
+def fit_step_callback_collects(params, x, y, lr):  # a callback that still fills a global list
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    jax.debug.callback(lambda value: collected_losses.append(float(value)), loss)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads), loss
+
+
+def fit_step_copies_dict(params, x, y, lr):
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    new = dict(params)
+    for name in ("w", "b"):
+        new[name] = new[name] - lr * grads[name]
+    return new, loss
+
+
+def fit_step_grad_with_aux(params, x, y, lr):
+    def loss_fn(p):
+        value = _loss(p, x, y)
+        return value, value
+
+    grads, loss = jax.grad(loss_fn, has_aux=True)(params)
+    return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), loss
+
+
+def add_noise_mask_above_half(key, x, scale):  # uniform > 0.5 is not bernoulli(0.5)'s mask
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.uniform(mask_key, x.shape) > 0.5
+    return new_key, jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_inverted_mask(key, x, scale):  # noise where the mask is false
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return new_key, jnp.where(keep, x, x + scale * jax.random.normal(noise_key, x.shape))
+
+
+def add_noise_scale_as_variance(key, x, scale):  # sqrt(scale): scale read as a variance
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return new_key, jnp.where(keep, x + jnp.sqrt(scale) * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_nested_splits(key, x, scale):  # two splits, not the one split of three
+    key, sub = jax.random.split(key)
+    noise_key, mask_key = jax.random.split(sub)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return key, jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_mask_from_noise(key, x, scale):  # "positive noise only": one draw for two uses
+    new_key, noise_key, _ = jax.random.split(key, 3)
+    noise = jax.random.normal(noise_key, x.shape)
+    return new_key, jnp.where(noise > 0, x + scale * noise, x)
+
+
+def add_noise_randint_mask(key, x, scale):  # a fair coin, but not bernoulli's
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.randint(mask_key, x.shape, 0, 2).astype(bool)
+    return new_key, jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_uniform_below_half(key, x, scale):  # right: bernoulli(k, 0.5) is uniform(k) < 0.5
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.uniform(mask_key, x.shape) < 0.5
+    return new_key, jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_star_unpack(key, x, scale):
+    new_key, *draw_keys = jax.random.split(key, num=3)
+    noise = scale * jax.random.normal(draw_keys[0], jnp.shape(x), dtype=x.dtype)
+    return new_key, x + jax.random.bernoulli(draw_keys[1], shape=jnp.shape(x)) * noise
+
+
 CASES = [
     wrong("14.1", "inputs-unchanged", fit_step_in_place),
     wrong("14.1", "matches-reference", fit_step_global_lr),
@@ -158,6 +274,23 @@ CASES = [
     wrong("14.2", "matches-reference", add_noise_swapped_keys),
     right("14.2", add_noise_indexed),
     right("14.2", add_noise_uniform_mask),
+    wrong("14.1", "doctor-silent", fit_step_logs),
+    wrong("14.1", "matches-reference", fit_step_first_lr_kept),
+    wrong("14.1", "traces-once", fit_step_float_lr),
+    wrong("14.1", "inputs-unchanged", fit_step_alias_then_assign),
+    wrong("14.1", "matches-reference", fit_step_sum_gradient),
+    wrong("14.1", "matches-reference", fit_step_gradient_without_two),
+    wrong("14.1", "globals-unchanged", fit_step_callback_collects),
+    right("14.1", fit_step_copies_dict),
+    right("14.1", fit_step_grad_with_aux),
+    wrong("14.2", "matches-reference", add_noise_mask_above_half),
+    wrong("14.2", "matches-reference", add_noise_inverted_mask),
+    wrong("14.2", "matches-reference", add_noise_scale_as_variance),
+    wrong("14.2", "matches-reference", add_noise_nested_splits),
+    wrong("14.2", "matches-reference", add_noise_mask_from_noise),
+    wrong("14.2", "matches-reference", add_noise_randint_mask),
+    right("14.2", add_noise_uniform_below_half),
+    right("14.2", add_noise_star_unpack),
 ]
 
 test_known_answer = parametrize(CASES)
