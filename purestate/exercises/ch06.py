@@ -243,6 +243,11 @@ _OTHER_PARTICLES = (
 )
 
 
+# For the globals probe: values no earlier probe passed (same shapes, so nothing new to
+# compile), so that a cache keyed by the arguments, filled by earlier calls, still changes.
+_FRESH_PARTICLES = ((np.array([0.5, -1.5, 4.0], np.float32), np.array([-2.0, 0.75, 1.0], np.float32), 0.75),)
+
+
 def _particle(answer: Answer, position: Any, velocity: Any) -> Any:
     return answer.call("Particle", position=jnp.asarray(position), velocity=jnp.asarray(velocity))
 
@@ -348,7 +353,7 @@ register(Exercise(
         probes.from_answer(
             "globals-unchanged",
             "step changes no global, attribute or closed-over variable",
-            lambda answer: probes.globals_unchanged("step", particle_cases(answer)[:1]),
+            lambda answer: probes.globals_unchanged("step", particle_cases(answer, _FRESH_PARTICLES)),
             hint="Keep nothing outside the particle: no trajectory list, no step counter.",
         ),
         probes.from_answer(
@@ -379,7 +384,9 @@ register(Exercise(
 
 DECAY = 0.9
 _LEVELS = np.abs(_rng.normal(1.0, 0.8, size=(8, 3))).round(3).astype(np.float32)
-_LEVELS_2D = np.abs(_rng.normal(0.5, 1.0, size=(3, 2, 2))).round(3).astype(np.float32)
+# Not made non-negative: a reading below 0 leaves a peak of 0 (from 0, decayed), so a meter
+# started at -inf, or one whose first reading sets the peak, or one that takes abs(x), is wrong.
+_LEVELS_2D = _rng.normal(0.5, 1.0, size=(3, 2, 2)).round(3).astype(np.float32)
 _MANY_LEVELS = np.abs(_rng.normal(1.0, 0.5, size=(300, 2))).round(3).astype(np.float32)
 
 METER_NAMES = ("meter_init", "meter_update")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 from typing import NamedTuple
 
@@ -581,6 +582,260 @@ def new_mutable_meter_update(meter, x):  # not frozen, but never assigns: a new 
     return MutableMeter(peak=jnp.maximum(x, DECAY * meter.peak), count=meter.count + jnp.int32(1))
 
 
+# Found by an adversarial pass (answers written from the task text alone) ---------------------
+
+# 6.1 · wrong: every vector kept, a state that grows (a new shape, so a new trace, every update)
+
+
+def history_init(shape):
+    return {"xs": jnp.zeros((0, *shape))}
+
+
+def history_update(state, x):
+    return {"xs": jnp.concatenate([state["xs"], jnp.asarray(x)[None]])}
+
+
+def history_result(state):
+    return jnp.mean(state["xs"], axis=0), jnp.var(state["xs"], axis=0)
+
+
+# 6.1 · wrong: a fixed buffer of 64 vectors ("enough for the example")
+
+
+def buffer_init(shape):
+    return {"buffer": jnp.zeros((64, *shape)), "n": jnp.zeros((), jnp.int32)}
+
+
+def buffer_update(state, x):
+    return {"buffer": state["buffer"].at[state["n"]].set(x), "n": state["n"] + 1}  # drops x after 64
+
+
+def buffer_result(state):
+    buffer, n = state["buffer"], state["n"]
+    used = (jnp.arange(buffer.shape[0]) < n).reshape((-1,) + (1,) * (buffer.ndim - 1))
+    mean = jnp.sum(jnp.where(used, buffer, 0.0), axis=0) / n
+    return mean, jnp.sum(jnp.where(used, (buffer - mean) ** 2, 0.0), axis=0) / n
+
+
+def weak_mean_init(shape):
+    return Welford(jnp.zeros((), jnp.int32), jnp.full(shape, 0.0), jnp.full(shape, 0.0))  # weakly typed
+
+
+def bfloat16_count_init(shape):
+    return Welford(jnp.zeros((), jnp.bfloat16), jnp.zeros(shape), jnp.zeros(shape))  # stops at 256
+
+
+def old_delta_update(state, x):
+    count = state.count + 1
+    delta = x - state.mean
+    return Welford(count, state.mean + delta / count, state.m2 + delta * delta)  # delta twice
+
+
+def std_result(state):
+    return state.mean, jnp.sqrt(state.m2 / state.count)  # the standard deviation
+
+
+def welford_dict_init(shape):
+    return {"count": jnp.zeros((), jnp.int32), "mean": jnp.zeros(shape), "m2": jnp.zeros(shape)}
+
+
+def welford_dict_update(state, x):
+    count = state["count"] + 1
+    delta = x - state["mean"]
+    mean = state["mean"] + delta / count
+    return {"count": count, "mean": mean, "m2": state["m2"] + delta * (x - mean)}
+
+
+def caches_var_result(state):
+    state["var"] = state["m2"] / state["count"]  # "cache it in the state": the caller's dict
+    return state["mean"], state["var"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass
+class MutableStats:
+    n: jax.Array
+    mean: jax.Array
+    m2: jax.Array
+
+
+def mutable_stats_init(shape):
+    return MutableStats(jnp.array(0.0), jnp.zeros(shape), jnp.zeros(shape))
+
+
+def mutable_stats_update(state, x):
+    delta = x - state.mean
+    state.n = state.n + 1  # assigns into the caller's state
+    state.mean = state.mean + delta / state.n
+    state.m2 = state.m2 + delta * (x - state.mean)
+    return state
+
+
+def copied_stats_update(state, x):
+    new = copy.copy(state)  # a shallow copy, then assignments into the copy
+    delta = x - state.mean
+    new.n = state.n + 1
+    new.mean = state.mean + delta / new.n
+    new.m2 = state.m2 + delta * (x - new.mean)
+    return new
+
+
+def mutable_stats_result(state):
+    return state.mean, state.m2 / state.n
+
+
+def tuple_stats_init(shape):
+    return (jnp.zeros((), jnp.int32), jnp.zeros(shape), jnp.zeros(shape))
+
+
+def tuple_stats_update(state, x):
+    n, mean, m2 = state
+    n = n + 1
+    delta = x - mean
+    mean = mean + delta / n
+    return (n, mean, m2 + delta * (x - mean))
+
+
+def tuple_stats_result(state):
+    n, mean, m2 = state
+    return mean, m2 / n
+
+
+def merge_update(state, x):  # Chan's merge of (count, mean, m2) with (1, x, 0)
+    count = state.count + 1
+    delta = x - state.mean
+    return Welford(count, state.mean + delta / count, state.m2 + delta**2 * state.count / count)
+
+
+# 6.2 · more answers
+
+
+def backwards_step(p, dt):
+    return dataclasses.replace(p, position=p.position - dt * p.velocity)
+
+
+def half_dt_step(p, dt):
+    return dataclasses.replace(p, position=p.position + jnp.float16(dt) * p.velocity)  # dt rounded
+
+
+_steps_by_dt = {}
+
+
+def remembers_dt_step(p, dt):
+    _steps_by_dt[dt if isinstance(dt, float) else "traced"] = True  # "which time steps were used"
+    return dataclasses.replace(p, position=p.position + dt * p.velocity)
+
+
+@dataclasses.dataclass
+class SwappedLeavesParticle:
+    position: jax.Array
+    velocity: jax.Array
+
+
+jax.tree_util.register_pytree_node(
+    SwappedLeavesParticle,
+    lambda p: ((p.velocity, p.position), None),
+    lambda aux, children: SwappedLeavesParticle(*children),  # flattened velocity first: swapped back
+)
+
+
+@dataclasses.dataclass
+class NodeParticle:
+    position: jax.Array
+    velocity: jax.Array
+
+
+jax.tree_util.register_pytree_node(
+    NodeParticle, lambda p: ((p.position, p.velocity), None), lambda aux, children: NodeParticle(*children)
+)
+
+
+def node_step(p, dt):
+    return NodeParticle(position=p.position + dt * p.velocity, velocity=p.velocity)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class MethodParticle:
+    position: jax.Array
+    velocity: jax.Array
+
+    def moved(self, dt):
+        return dataclasses.replace(self, position=self.position + dt * self.velocity)
+
+
+def method_step(p, dt):
+    return p.moved(dt)
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class MassParticle:  # a third, static field with a default: still two array leaves
+    position: jax.Array
+    velocity: jax.Array
+    mass: float = dataclasses.field(default=1.0, metadata=dict(static=True))
+
+
+def copy_then_set_step(p, dt):
+    moved = copy.copy(p)
+    object.__setattr__(moved, "position", p.position + dt * p.velocity)  # on the copy only
+    return moved
+
+
+# 6.3 · more answers
+
+
+def minus_inf_meter_init(shape):
+    return Meter(peak=jnp.full(shape, -jnp.inf, jnp.float32), count=jnp.zeros((), jnp.int32))  # "any reading beats it"
+
+
+def first_reading_meter_update(meter, x):
+    peak = jnp.where(meter.count == 0, x, jnp.maximum(x, DECAY * meter.peak))  # the first reading sets the peak
+    return dataclasses.replace(meter, peak=peak, count=meter.count + 1)
+
+
+def abs_meter_update(meter, x):
+    return dataclasses.replace(meter, peak=jnp.maximum(jnp.abs(x), DECAY * meter.peak), count=meter.count + 1)
+
+
+def float_count_meter_init(shape):
+    return Meter(peak=jnp.zeros(shape, jnp.float32), count=jnp.zeros((), jnp.float32))
+
+
+def compounded_decay_meter_update(meter, x):
+    decay = DECAY ** (meter.count + 1)  # decays by 0.9 per reading "since the start"
+    return dataclasses.replace(meter, peak=jnp.maximum(x, decay * meter.peak), count=meter.count + 1)
+
+
+def dict_meter_init(shape):
+    return {"peak": jnp.zeros(shape, jnp.float32), "count": jnp.int32(0)}
+
+
+def dict_meter_update(meter, x):
+    return {"peak": jnp.maximum(jnp.asarray(x), DECAY * meter["peak"]), "count": meter["count"] + 1}
+
+
+def dict_meter_assigns(meter, x):
+    meter["peak"] = jnp.maximum(jnp.asarray(x), DECAY * meter["peak"])  # the caller's dict
+    meter["count"] += 1
+    return meter
+
+
+def dict_copy_meter_update(meter, x):
+    meter = dict(meter)  # a new dict: assigning into it is fine
+    meter["peak"] = jnp.maximum(jnp.asarray(x), DECAY * meter["peak"])
+    meter["count"] += 1
+    return meter
+
+
+def weak_count_meter_init(shape):
+    return Meter(peak=jnp.zeros(shape, jnp.float32), count=jnp.array(0))  # weak int32, and stays weak
+
+
+def uint32_meter_init(shape):
+    return Meter(peak=jnp.zeros(shape, jnp.float32), count=jnp.zeros((), jnp.uint32))
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
     wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
@@ -638,6 +893,35 @@ CASES = [
     right("6.3", meter_init, meter_update),
     right("6.3", tuple_meter_init, tuple_meter_update),
     right("6.3", mutable_meter_init, new_mutable_meter_update),
+    wrong("6.1", "traces-once", history_init, history_update, history_result),
+    wrong("6.1", "many-updates", buffer_init, buffer_update, buffer_result),
+    wrong("6.1", "traces-once", weak_mean_init, welford_update, welford_result),
+    wrong("6.1", "many-updates", bfloat16_count_init, welford_update, welford_result),
+    wrong("6.1", "fold-matches-reference", welford_init, old_delta_update, welford_result),
+    wrong("6.1", "fold-matches-reference", welford_init, welford_update, std_result),
+    wrong("6.1", "state-unchanged", welford_dict_init, welford_dict_update, caches_var_result),
+    wrong("6.1", "state-unchanged", mutable_stats_init, mutable_stats_update, mutable_stats_result),
+    right("6.1", mutable_stats_init, copied_stats_update, mutable_stats_result),
+    right("6.1", tuple_stats_init, tuple_stats_update, tuple_stats_result),
+    right("6.1", welford_init, merge_update, welford_result),
+    wrong("6.2", "matches-reference", FrozenParticle, backwards_step),
+    wrong("6.2", "matches-reference", FrozenParticle, half_dt_step),
+    wrong("6.2", "globals-unchanged", FrozenParticle, remembers_dt_step),
+    wrong("6.2", "is-pytree", SwappedLeavesParticle, constructor_step),
+    right("6.2", NodeParticle, node_step),
+    right("6.2", MethodParticle, method_step),
+    right("6.2", MassParticle, replace_step),
+    right("6.2", FrozenParticle, copy_then_set_step),
+    wrong("6.3", "fold-matches-reference", minus_inf_meter_init, meter_update),
+    wrong("6.3", "fold-matches-reference", meter_init, first_reading_meter_update),
+    wrong("6.3", "fold-matches-reference", meter_init, abs_meter_update),
+    wrong("6.3", "fold-matches-reference", float_count_meter_init, meter_update),
+    wrong("6.3", "fold-matches-reference", meter_init, compounded_decay_meter_update),
+    wrong("6.3", "meter-unchanged", dict_meter_init, dict_meter_assigns),
+    right("6.3", dict_meter_init, dict_meter_update),
+    right("6.3", dict_meter_init, dict_copy_meter_update),
+    right("6.3", weak_count_meter_init, meter_update),
+    right("6.3", uint32_meter_init, meter_update),
 ]
 
 test_known_answer = parametrize(CASES)
