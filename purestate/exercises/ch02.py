@@ -65,9 +65,12 @@ def _scenario(label: str, make_calls: Callable[[], list[tuple[Any, ...]]]) -> pr
 # Few scenarios, few traces each: every trace of the answer is a compilation.
 COUNT_TRACES_CASES = (
     _scenario(
-        "new values, a new shape, int32, the first shape again",
-        lambda: [(jnp.ones(3),), (jnp.arange(3.0),), (jnp.ones(4),), (jnp.arange(3),), (jnp.zeros(3),)],
-    ),  # 3
+        "new values, a new shape, int32, the first shape again, a weakly typed JAX array",
+        lambda: [
+            (jnp.ones(3),), (jnp.arange(3.0),), (jnp.ones(4),), (jnp.arange(3),), (jnp.zeros(3),),
+            (jnp.full(3, 0.5),),  # ~float32[3]: weak like a Python scalar, though a JAX array
+        ],
+    ),  # 4
     _scenario(
         "NumPy and JAX arrays of one JAX type",
         lambda: [(np.full(3, 0.1, np.float32),), (jnp.full(3, 0.1, jnp.float32),), (np.full(3, 0.1),)],

@@ -713,6 +713,23 @@ def count_traces_chapter_helper(f, calls):
     return sum(_which_calls_trace(f, [(str(i), args) for i, args in enumerate(calls)]))
 
 
+
+def count_traces_python_scalars_weak(f, calls):
+    # models the key with "Python scalars are weak": jnp.array(1.0) and jnp.full(3, 0.5) are too
+    keys = set()
+    for args in calls:
+        leaves, tree = jax.tree.flatten(args)
+        keys.add((tree, tuple(
+            (
+                np.shape(leaf),
+                jax.dtypes.canonicalize_dtype(np.result_type(leaf)),
+                isinstance(leaf, (int, float, complex)) and not isinstance(leaf, bool),
+            )
+            for leaf in leaves
+        )))
+    return len(keys)
+
+
 CASES = [
     wrong("2.1", "matches-reference", count_traces_new_wrapper_per_call),
     wrong("2.1", "matches-reference", count_traces_by_shape),
@@ -779,6 +796,7 @@ CASES = [
     wrong("2.1", "matches-reference", count_traces_shape_and_result_type),
     wrong("2.1", "matches-reference", count_traces_tracer_arguments),
     wrong("2.1", "fresh-jit", count_traces_jax_array),
+    wrong("2.1", "matches-reference", count_traces_python_scalars_weak),
     right("2.1", count_traces_lower),
     right("2.1", count_traces_eval_shape),
     right("2.1", count_traces_one_tuple_argument),
