@@ -26,9 +26,9 @@ ADD_ITEM_CASES = (
     case(["a", "b"], None),
     # `item` is already there, last and earlier: it is added again (no set semantics)
     case([0, 1, 2, 1], 1),
-    # a dict with int keys and a tuple among the items: they stay as they are (a JSON
-    # round trip would turn the keys into strings)
-    case([{1: "one"}, (2, 3)], "x"),
+    # a dict with a key that is not a string, and a tuple, among the items: they stay as they
+    # are (a JSON round trip would turn the key None into the string "null")
+    case([{None: "unset"}, (2, 3)], "x"),
 )
 
 register(Exercise(

@@ -530,7 +530,7 @@ def add_item_skips_repeat(items, item):
 
 
 def add_item_json_copy(items, item):
-    # a deep copy through JSON: dict keys become strings, tuples become lists
+    # a deep copy through JSON: dict keys become strings (None becomes "null"), tuples lists
     return json.loads(json.dumps(items)) + [item]
 
 
