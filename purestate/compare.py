@@ -84,10 +84,7 @@ def mismatch(
         if not isinstance(got, dict):
             return f"expected a dict{_where(path)}, got {type_name(got)}"
         if set(expected) != set(got):
-            return (
-                f"expected keys {sorted(map(str, expected))}{_where(path)}, "
-                f"got {sorted(map(str, got))}"
-            )
+            return f"expected keys {_keys(expected)}{_where(path)}, got {_keys(got)}"
         for key in expected:
             found = mismatch(expected[key], got[key], rtol=rtol, atol=atol, path=f"{path}[{key!r}]")
             if found:
@@ -129,6 +126,12 @@ def mismatch(
     if expected != got:
         return f"expected {short(expected)}{_where(path)}, got {short(got)}"
     return None
+
+
+def _keys(mapping: dict) -> str:
+    """A dict's keys, sorted, each as ``repr`` shows it: ``['a', 'b']``, and ``['0', 0]``
+    where a key that is not a string would print like one that is."""
+    return "[" + ", ".join(sorted(repr(key) for key in mapping)) + "]"
 
 
 def _array_mismatch(expected: Any, got: Any, *, rtol: float, atol: float, path: str) -> str | None:
