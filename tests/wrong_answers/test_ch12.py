@@ -164,6 +164,38 @@ def make_step(tx):
     return step
 
 
+# From an adversarial pass: optimizers that are almost the task's, and right ones built otherwise.
+adamw = optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(schedule))  # weight decay 1e-4
+staircase = optax.chain(  # "halves every 4 steps", read as a staircase
+    optax.clip_by_global_norm(1.0),
+    optax.adam(optax.exponential_decay(0.1, transition_steps=4, decay_rate=0.5, staircase=True)),
+)
+clips_each_value = optax.chain(optax.clip(1.0), optax.adam(schedule))  # not the global norm
+injected = optax.chain(optax.clip_by_global_norm(1.0), optax.inject_hyperparams(optax.adam)(learning_rate=schedule))
+by_pieces = optax.chain(
+    optax.clip_by_global_norm(1.0), optax.scale_by_adam(), optax.scale_by_schedule(schedule), optax.scale(-1.0)
+)
+
+
+def init_by_hand(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"m": zeros, "v": zeros, "count": jnp.zeros((), jnp.int32)}
+
+
+def train_step_by_hand(params, state, batch):  # clipping, Adam and the schedule written out
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grads)))
+    grads = jax.tree.map(lambda g: g * jnp.minimum(1.0, 1.0 / norm), grads)
+    count = state["count"] + 1
+    m = jax.tree.map(lambda m, g: 0.9 * m + 0.1 * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: 0.999 * v + 0.001 * g * g, state["v"], grads)
+    lr = 0.1 * 0.5 ** (state["count"] / 4)
+    params = jax.tree.map(
+        lambda p, m, v: p - lr * (m / (1 - 0.9**count)) / (jnp.sqrt(v / (1 - 0.999**count)) + 1e-8), params, m, v
+    )
+    return params, {"m": m, "v": v, "count": count}, loss
+
+
 CASES = [
     wrong("12.1", "state-threaded", init_opt_state, train_step_fresh_state),
     wrong("12.1", "state-threaded", init_opt_state, train_step_old_state),
@@ -181,6 +213,12 @@ CASES = [
     right("12.1", init_explicit, train_step_explicit),
     right("12.1", optimizer.init, train_step_jitted, label="optimizer.init+train_step_jitted"),
     right("12.1", optimizer.init, make_step(optimizer), label="optimizer.init+make_step"),
+    wrong("12.1", "state-threaded", adamw.init, make_step(adamw), label="adamw"),
+    wrong("12.1", "state-threaded", staircase.init, make_step(staircase), label="staircase-schedule"),
+    wrong("12.1", "state-threaded", clips_each_value.init, make_step(clips_each_value), label="optax.clip"),
+    right("12.1", injected.init, make_step(injected), label="inject_hyperparams"),
+    right("12.1", by_pieces.init, make_step(by_pieces), label="scale_by_adam-chain"),
+    right("12.1", init_by_hand, train_step_by_hand),
 ]
 
 # 12.2 · train_step(model, state, x, y) ----------------------------------------------------
@@ -320,6 +358,39 @@ def bn_step_partitioned(model, state, x, y):
     return eqx.combine(params, static), new_state, value
 
 
+def bn_step_norm_frozen(model, state, x, y):  # BatchNorm's own weight and bias left out of the step
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    grads = eqx.tree_at(lambda g: g.norm, grads, replace_fn=lambda norm: jax.tree.map(jnp.zeros_like, norm))
+    return sgd(model, grads), new_state, value
+
+
+def bn_step_folds_twice(model, state, x, y):  # "refresh the statistics": the batch folded in twice
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    _, new_state = forward(model, new_state, x)
+    return sgd(model, grads), new_state, value
+
+
+def bn_step_optax_sgd(model, state, x, y):
+    tx = optax.sgd(0.1)
+    params, static = eqx.partition(model, eqx.is_inexact_array)
+
+    def loss(params):
+        preds, new_state = forward(eqx.combine(params, static), state, x)
+        return 2 * optax.l2_loss(preds, y).mean(), jax.lax.stop_gradient(new_state)
+
+    (value, new_state), grads = jax.value_and_grad(loss, has_aux=True)(params)
+    updates, _ = tx.update(grads, tx.init(params))
+    return eqx.combine(optax.apply_updates(params, updates), static), new_state, value
+
+
 CASES += [
     wrong("12.2", "running-stats", bn_step_drops_state),
     wrong("12.2", "inference", bn_step_drops_state),
@@ -333,6 +404,9 @@ CASES += [
     right("12.2", bn_step),
     right("12.2", bn_step_second_pass),
     right("12.2", bn_step_partitioned),
+    wrong("12.2", "trains", bn_step_norm_frozen),
+    wrong("12.2", "running-stats", bn_step_folds_twice),
+    right("12.2", bn_step_optax_sgd),
 ]
 
 test_known_answer = parametrize(CASES)
