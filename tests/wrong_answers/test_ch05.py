@@ -715,6 +715,23 @@ def device_sum_pmap_strided(x):
     return jax.pmap(lambda s: jax.lax.psum(s.sum(), "i"), axis_name="i")(x.reshape(-1, n).T)[0]
 
 
+def device_sum_python_float(x):
+    total = jax.shard_map(lambda s: jax.lax.psum(s.sum(), "d"), mesh=_auto_mesh(), in_specs=P("d"), out_specs=P())(x)
+    return float(total)  # "a single number": the task asks for a JAX array the check can trace
+
+
+def device_sum_set_mesh(x):
+    mesh = jax.make_mesh((jax.local_device_count(),), ("d",))
+    with jax.set_mesh(mesh):  # not allowed while jax.make_jaxpr traces device_sum
+        x = jax.device_put(x, P("d"))
+        return jax.shard_map(lambda s: jax.lax.psum(s.sum(), "d"), in_specs=P("d"), out_specs=P())(x)
+
+
+def device_sum_mesh_constructor(x):
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("d",))
+    return jax.shard_map(lambda s: jax.lax.psum(s.sum(), "d"), mesh=mesh, in_specs=P("d"), out_specs=P())(x)
+
+
 def augment_batch_fixed_batch(key, images):
     def one(k, image):
         flip_key, noise_key = jax.random.split(k)
@@ -928,6 +945,9 @@ CASES = [
     right("5.4", device_sum_first_of_totals),
     right("5.4", device_sum_psum_elementwise),
     right("5.4", device_sum_pmap_strided),
+    wrong("5.4", "uses-psum", device_sum_python_float),
+    wrong("5.4", "uses-psum", device_sum_set_mesh),
+    right("5.4", device_sum_mesh_constructor),
     wrong("5.5", "no-key-reuse", augment_batch_fixed_batch),
     wrong("5.5", "no-key-reuse", augment_batch_fixed_length),
     wrong("5.5", "no-key-reuse", augment_batch_one_key),
