@@ -51,7 +51,7 @@ COUNT_ABOVE_CASES = (
     case(np.array([_NAN, -2.0, _NAN, 0.5, -0.5], dtype=np.float32), -1.0),
     # One 0-d example, just above the threshold: a loop over rows or a sum over axis -1 fails
     # on it, and float16 or bfloat16 rounds 1.0001 to 1.0, which is not above.
-    case(np.float32(1.0001), 1.0),
+    case(np.array(1.0001, dtype=np.float32), 1.0),
 )
 # (A count returned as int8, uint8 or int16 is rejected for its dtype, whatever its value.)
 
