@@ -6,6 +6,7 @@ import copy
 import functools
 import itertools
 import json
+import logging
 from collections import Counter, defaultdict, deque
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
@@ -726,6 +727,15 @@ def append_log_counts_messages(message, log=None):
     return [*(log or []), message]
 
 
+
+_LOGGER = logging.getLogger("purestate.tests.answers")
+
+
+def append_log_also_logs(message, log=None):
+    _LOGGER.debug("append_log(%r)", message)  # logging is output, not state the answer keeps
+    return [*(log or []), message]
+
+
 CASES = [
     wrong("1.1", "inputs-unchanged", add_item_appends),
     wrong("1.1", "inputs-unchanged", add_item_plus_equals),
@@ -825,6 +835,7 @@ CASES = [
     wrong("1.3", "globals-unchanged", append_log_counts_messages),
     right("1.3", append_log_or_concat),
     right("1.3", append_log_unpacks),
+    right("1.3", append_log_also_logs),
     wrong("1.4", "matches-reference", new_history_fromkeys_none, record_union),
     wrong("1.4", "record-matches-reference", new_history_good, record_extends_lists),
     wrong("1.4", "record-matches-reference", new_history_good, record_as_float),

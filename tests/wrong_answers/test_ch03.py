@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import logging
 import operator
 from functools import partial
 from typing import NamedTuple
@@ -772,6 +773,15 @@ def smooth_nested_where(level, reading, weight):
     return jnp.where(weight >= 1.0, reading, jnp.where(weight <= 0.0, level, moved))
 
 
+
+_UPDATE_LOGGER = logging.getLogger("purestate.tests.update_state")
+
+
+def update_state_logs(value, increment):
+    _UPDATE_LOGGER.info("update_state")  # runs at trace time under jit; keeps nothing
+    return value + increment
+
+
 CASES = [
     # donating answers come first: the answers after them show that the cases survive
     wrong("3.1", "inputs-unchanged", update_state_donates),
@@ -869,6 +879,7 @@ CASES = [
     right("3.1", update_state_builtin_sum),
     right("3.1", update_state_numpy_or_jax),
     right("3.1", update_state_where),
+    right("3.1", update_state_logs),
     wrong("3.2", "matches-reference", predict_shift_first),
     wrong("3.2", "matches-reference", predict_mean_shift),
     wrong("3.2", "matches-reference", predict_always_batch),
