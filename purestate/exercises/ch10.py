@@ -87,8 +87,11 @@ def drive_dense_logged(dense_logged, params, xs, stats0):
 # one layer (one trace for both), and another layer whose output has another number of
 # elements, so that a count hard-coded from one shape (8, or x.shape[0] * 2) fails.
 _LAYER_A, _LAYER_B = _layer(3, 2), _layer(2, 5)
+# The eager fold's dict lists its keys as b, W (jit hands the function its dicts with sorted
+# keys, W first): an answer that unpacks `W, b = params.values()` fails there.
 DENSE_EAGER_FOLDS = (
-    case(_LAYER_A, [_floats(4, 3) for _ in range(2)], np.array([8.0, 1.5, 3.25], np.float32)),
+    case({"b": _LAYER_A["b"], "W": _LAYER_A["W"]}, [_floats(4, 3) for _ in range(2)],
+         np.array([8.0, 1.5, 3.25], np.float32)),
 )
 DENSE_JIT_FOLDS = (
     case(_LAYER_A, [_floats(4, 3) for _ in range(3)], np.array([0.0, 0.0, 0.0], np.float32)),

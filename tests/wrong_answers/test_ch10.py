@@ -132,6 +132,13 @@ def dense_logged_scales_x_in_place(params, x, stats_ref):
     return h
 
 
+def dense_logged_unpacks_values(params, x, stats_ref):
+    W, b = params.values()  # the keys in the order of the notebook's example
+    h = jnp.tanh(x @ W + b)
+    stats_ref[...] += _stats(h)
+    return h
+
+
 # right answers, written differently
 
 
@@ -363,6 +370,7 @@ CASES = [
     wrong("10.1", "globals-unchanged", dense_logged_keeps_outputs),
     wrong("10.1", "no-leaked-tracers", dense_logged_deque),
     wrong("10.1", "globals-unchanged", dense_logged_counts_on_itself),
+    wrong("10.1", "accumulates", dense_logged_unpacks_values),
     wrong("10.1", "other-shapes", dense_logged_counts_nonzero),
     wrong("10.1", "inputs-unchanged", dense_logged_keeps_output_in_params),
     wrong("10.1", "inputs-unchanged", dense_logged_scales_x_in_place),

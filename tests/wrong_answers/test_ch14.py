@@ -255,6 +255,12 @@ def add_noise_star_unpack(key, x, scale):
     return new_key, x + jax.random.bernoulli(draw_keys[1], shape=jnp.shape(x)) * noise
 
 
+def fit_step_unpacks_values(params, x, y, lr):  # w, b by position: the keys may come as b, w
+    w, b = params.values()
+    loss, (grad_w, grad_b) = jax.value_and_grad(lambda wb: jnp.mean((wb[0] * x + wb[1] - y) ** 2))((w, b))
+    return {"w": w - lr * grad_w, "b": b - lr * grad_b}, loss
+
+
 CASES = [
     wrong("14.1", "inputs-unchanged", fit_step_in_place),
     wrong("14.1", "matches-reference", fit_step_global_lr),
@@ -275,6 +281,7 @@ CASES = [
     right("14.2", add_noise_indexed),
     right("14.2", add_noise_uniform_mask),
     wrong("14.1", "doctor-silent", fit_step_logs),
+    wrong("14.1", "matches-reference", fit_step_unpacks_values),
     wrong("14.1", "matches-reference", fit_step_first_lr_kept),
     wrong("14.1", "traces-once", fit_step_float_lr),
     wrong("14.1", "inputs-unchanged", fit_step_alias_then_assign),
