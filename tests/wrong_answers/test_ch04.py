@@ -542,6 +542,19 @@ def train_step_argnums(params, x, y, lr):
     return {n: params[n] - lr * g for n, g in zip(names, grads)}, loss
 
 
+_logged_losses = []
+
+
+def mse_loss_callback_log(params, x, y):
+    loss = jnp.mean((params["w"] * x + params["b"] - y) ** 2)
+    jax.debug.callback(lambda value: _logged_losses.append(float(value)), loss)  # "works under jit"
+    return loss
+
+
+@jax.jit
+def set_row_jitted(m, i, row):
+    return jnp.asarray(m).at[i].set(row)
+
 CASES = [
     wrong("4.1", "gradient", mse_loss_reads_global_b),
     wrong("4.1", "gradient", mse_loss_reads_global_w),
@@ -624,6 +637,8 @@ CASES = [
     wrong("4.4", "jit-matches-eager", train_step_python_floats),
     right("4.4", train_step_by_hand),
     right("4.4", train_step_argnums),
+    wrong("4.1", "globals-unchanged", mse_loss_callback_log),
+    right("4.2", set_row_jitted),
 ]
 
 test_known_answer = parametrize(CASES)

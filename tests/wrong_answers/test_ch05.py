@@ -16,6 +16,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import io_callback
 from jax.sharding import AxisType
 from jax.sharding import PartitionSpec as P
 
@@ -830,6 +831,21 @@ def device_sum_two_axes(x):
     return jax.shard_map(lambda s: jax.lax.psum(s.sum(), ("a", "b")), mesh=mesh, in_specs=P(("a", "b")), out_specs=P())(x)
 
 
+_histograms_seen = []
+
+
+def histogram_io_callback(indices, num_bins):
+    counts = jnp.zeros(num_bins, jnp.int32).at[indices].add(1)
+    io_callback(lambda c: _histograms_seen.append(c), None, counts, ordered=True)  # "a log that survives jit"
+    return counts
+
+
+@partial(jax.jit, static_argnums=2)
+def batch_dropout_jitted(key, xs, rate):
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -957,6 +973,8 @@ CASES = [
     right("5.5", augment_batch_flip_after_noise),
     right("5.5", augment_batch_two_keys_per_example),
     right("5.5", augment_batch_randint),
+    wrong("5.3", "globals-unchanged", histogram_io_callback),
+    right("5.2", batch_dropout_jitted),
 ]
 
 MULTI_DEVICE_CASES = [

@@ -836,6 +836,11 @@ def uint32_meter_init(shape):
     return Meter(peak=jnp.zeros(shape, jnp.float32), count=jnp.zeros((), jnp.uint32))
 
 
+@jax.jit
+def jitted_meter_update(meter, x):
+    return dataclasses.replace(meter, peak=jnp.maximum(x, DECAY * meter.peak), count=meter.count + 1)
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
     wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
@@ -922,6 +927,7 @@ CASES = [
     right("6.3", dict_meter_init, dict_copy_meter_update),
     right("6.3", weak_count_meter_init, meter_update),
     right("6.3", uint32_meter_init, meter_update),
+    right("6.3", meter_init, jitted_meter_update),
 ]
 
 test_known_answer = parametrize(CASES)
