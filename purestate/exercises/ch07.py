@@ -9,7 +9,9 @@ to run) and states its false-reject probability for a right answer.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 from typing import Any
 
 import jax
@@ -35,6 +37,60 @@ def _float_dtype_problem(result: Any, what: str) -> str | None:
         return f"expected floating-point {what}, got dtype {dtype}"
     if dtype.itemsize < 4:
         return f"expected {what} of dtype float32 (the samplers' default), got {dtype}: too few digits"
+    return _half_precision_problem(np.asarray(result), what)
+
+
+def _half_precision_problem(values: np.ndarray, what: str) -> str | None:
+    """float32 values that float16 or bfloat16 would hold exactly: drawn in half precision, then cast.
+
+    A float32 sample keeps 23 bits after the point, float16 10 and bfloat16 7: a float32
+    normal sample is exact in float16 with probability about 2**-13. With 8 or more values,
+    the chance that 90 % of them are is below 1e-25 (false-reject probability).
+    """
+    values = values.astype(np.float32).ravel()
+    values = values[np.isfinite(values)]
+    if values.size < 8 or np.array_equal(values, np.round(values)):  # whole numbers: not a sampler's digits
+        return None
+    for narrow in (jnp.float16, jnp.bfloat16):
+        exact = np.mean(values.astype(narrow).astype(np.float32) == values)  # NumPy: nothing to compile
+        if exact >= 0.9:
+            return (
+                f"the {what} are float32, but {exact:.0%} of them are exactly {jnp.dtype(narrow).name} "
+                f"numbers: they were drawn in {jnp.dtype(narrow).name} and cast, and keep only its few digits"
+            )
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _binomial_bounds(n: int, p: float, tail: float = 1e-8) -> tuple[int, int]:
+    """``(lo, hi)`` with P(X < lo) <= tail and P(X > hi) <= tail for X ~ Binomial(n, p)."""
+    k = np.arange(n + 1)
+    log_pmf = (
+        math.lgamma(n + 1) - np.array([math.lgamma(i + 1) + math.lgamma(n - i + 1) for i in k])
+        + k * math.log(p) + (n - k) * math.log1p(-p)
+    )
+    pmf = np.exp(log_pmf)
+    below = np.cumsum(pmf) - pmf  # P(X < k)
+    above = np.cumsum(pmf[::-1])[::-1] - pmf  # P(X > k)
+    return int(k[below <= tail].max()), int(k[above <= tail].min())
+
+
+def _tails_problem(values: np.ndarray) -> str | None:
+    # How many of n standard normal values lie beyond 1, 2 and 3 in absolute value: each count
+    # is Binomial(n, P(|Z| > t)), and each bound is passed with probability at most 1e-8, so a
+    # right answer fails with probability below 6e-8. For the 16384 values of exercise 7.1
+    # the bounds are [4866, 5535], [601, 900] and [13, 86]: a truncated normal (at 2 or 3),
+    # a ±1 coin, a Laplace or uniform sample of variance 1 all fall outside.
+    n = values.size
+    for t in (1.0, 2.0, 3.0):
+        lo, hi = _binomial_bounds(n, math.erfc(t / math.sqrt(2.0)))
+        beyond = int(np.sum(np.abs(values) > t))
+        if not lo <= beyond <= hi:
+            return (
+                f"{beyond} of {n} samples lie beyond ±{t:g}; for standard normal samples that "
+                f"count lies between {lo} and {hi}: are they drawn from a normal distribution, "
+                "with nothing cut off, rounded or rescaled?"
+            )
     return None
 
 
@@ -61,7 +117,7 @@ def reference_sample_steps(key: jax.Array, n_steps: int, shape: tuple[int, ...])
 
 
 SAMPLE_CASES = (
-    case(jax.random.key(0), 4, (256,)),  # 1024 samples: enough for the mean and standard deviation
+    case(jax.random.key(0), 4, (4096,)),  # 16384 samples: enough for the mean, standard deviation and tails
     case(jax.random.key(1), 3, (2, 2)),
 )
 SAMPLE_TINY = case(jax.random.key(1), 2, ())  # for the probes that only need a call: cheap to compile
@@ -71,6 +127,8 @@ SAMPLE_STATIC = (1, 2)  # n_steps and shape are Python values: static under jax.
 def _has_shape(args: tuple[Any, ...], result: Any) -> str | None:
     _, n_steps, shape = args
     expected = (n_steps, *shape)
+    if not isinstance(result, jax.Array):
+        return f"expected one JAX array of shape {expected}, got {short(result)}: stack the steps into one array"
     if np.shape(result) != expected:
         return f"expected an array of shape {expected}, got {short(result)}"
     return None
@@ -81,7 +139,25 @@ def _sample_dtype(args: tuple[Any, ...], result: Any) -> str | None:
 
 
 def _standard_normal(args: tuple[Any, ...], result: Any) -> str | None:
-    return _mean_and_std_problem(np.asarray(result, dtype=np.float64).ravel())
+    values = np.asarray(result, dtype=np.float64).ravel()
+    return _mean_and_std_problem(values) or _tails_problem(values)
+
+
+def _not_drawn_with_key_itself(args: tuple[Any, ...], result: Any) -> str | None:
+    # A normal sample of any shape drawn with `key` itself starts with the numbers of
+    # jax.random.normal(key, (size,)). Two independent float32 normal samples share a value
+    # with probability about 2**-23 per pair: the 12 values of this case and the 12 drawn here
+    # share 3 or more with probability below 1e-15 (false-reject probability).
+    key = args[0]
+    values = np.asarray(result, dtype=np.float32).ravel()
+    from_key = np.asarray(jax.random.normal(key, (values.size,)), dtype=np.float32)
+    shared = np.intersect1d(values, from_key).size
+    if shared >= 3:
+        return (
+            f"{shared} of the samples are numbers jax.random.normal draws with `key` itself: a "
+            "step was drawn with the key you were given, which also made the keys of the other steps"
+        )
+    return None
 
 
 def _steps_independent(args: tuple[Any, ...], result: Any) -> str | None:
@@ -118,7 +194,7 @@ register(Exercise(
         ),
         probes.satisfies(
             "sample_steps", SAMPLE_CASES[:1], _standard_normal, jit=True, static_argnums=SAMPLE_STATIC,
-            key="standard-normal", description="the samples have mean 0 and standard deviation 1",
+            key="standard-normal", description="the samples are standard normal: mean 0, standard deviation 1, normal tails",
             hint="Standard normal samples come from jax.random.normal, with no scaling or shift.",
         ),
         probes.satisfies(
@@ -127,6 +203,14 @@ register(Exercise(
             hint=(
                 "Two steps with the same numbers were drawn with the same key. Which key does "
                 "each step draw with, and is it really a new one each time?"
+            ),
+        ),
+        probes.satisfies(
+            "sample_steps", SAMPLE_CASES[1:], _not_drawn_with_key_itself, jit=True, static_argnums=SAMPLE_STATIC,
+            key="key-not-drawn-with", description="no step is drawn with `key` itself",
+            hint=(
+                "The key you were given is the parent of the steps' keys: draw only with the keys "
+                "you derive from it, never with `key` itself (also not before folding it)."
             ),
         ),
         probes.draws_from_keys(
@@ -177,7 +261,7 @@ register(Exercise(
 
 WALK_CASES = (case(jax.random.key(1), 12),)
 WALK_STATIC = (1,)  # n is the scan length: static under jax.jit
-LONG_WALKS = (case(jax.random.key(3), 256), case(jax.random.key(4), 256))
+LONG_WALKS = (case(jax.random.key(3), 2048), case(jax.random.key(4), 2048))
 SHORT_WALKS = (case(jax.random.key(5), 1),)
 
 
@@ -195,6 +279,8 @@ def _steps_of(result: Any) -> np.ndarray:
 
 def _walk_shape(args: tuple[Any, ...], result: Any) -> str | None:
     _, n = args
+    if not isinstance(result, jax.Array):
+        return f"expected one JAX array of shape ({n},), got {short(result)}"
     if np.shape(result) != (n,):
         return f"expected an array of shape ({n},), got {short(result)}"
     positions = np.asarray(result)
@@ -234,10 +320,12 @@ def _plus_minus_one(args: tuple[Any, ...], result: Any) -> str | None:
 def _steps_vary(args: tuple[Any, ...], result: Any) -> str | None:
     steps = _steps_of(result)
     up = int(np.sum(steps > 0))
-    # 256 fair steps: the number of +1 steps has mean 128 and standard deviation 8, and the
-    # correlation of consecutive steps has standard deviation 1/16. The bounds are 5.5 and
-    # 5.6 standard deviations: false-reject probability below 2e-7 for the two walks.
-    if not 84 <= up <= 172:
+    # 2048 fair steps: the number of +1 steps is Binomial(2048, 1/2), outside [897, 1151]
+    # with probability below 2e-8 (so a coin with P(+1) = 0.6 or 2/3 fails), and the
+    # correlation of consecutive steps has standard deviation 1/45, 0.35 is 15 of those:
+    # false-reject probability below 1e-7 for the two walks.
+    lo, hi = _binomial_bounds(steps.size, 0.5)
+    if not lo <= up <= hi:
         return (
             f"{up} of {steps.size} steps are +1; a fair ±1 walk has about half: "
             "is the same key used for every step?"
@@ -360,7 +448,9 @@ def reference_init_layers(key: jax.Array, sizes: tuple[int, ...]) -> list[tuple[
 
 
 LAYER_SMALL = case(jax.random.key(0), (4, 8, 3))  # arrays of at most 32 values: see _no_shared_numbers
-LAYER_STATS = case(jax.random.key(2), (64, 16))  # 1040 values for the mean and standard deviation
+# 17408 values, w and b of 1024 or more each; one layer where LAYER_SMALL has two, so a
+# hard-coded number of layers shows.
+LAYER_STATS = case(jax.random.key(2), (16, 1024))
 LAYER_CASES = (LAYER_SMALL, LAYER_STATS)
 LAYER_TINY = case(jax.random.key(3), (2, 3, 1))  # for the probes that compile a fresh jit: smaller, faster
 LAYER_STATIC = (1,)  # sizes is a tuple of Python ints: static under jax.jit
@@ -394,7 +484,21 @@ def _layers_dtype(args: tuple[Any, ...], result: Any) -> str | None:
 
 
 def _layers_standard_normal(args: tuple[Any, ...], result: Any) -> str | None:
-    return _mean_and_std_problem(np.concatenate([a.ravel() for a in _arrays_of(result)]).astype(np.float64))
+    arrays = _arrays_of(result)
+    names = [f"{name}{index}" for index in range(len(result)) for name in ("w", "b")]
+    values = np.concatenate([a.ravel() for a in arrays]).astype(np.float64)
+    problem = _mean_and_std_problem(values) or _tails_problem(values)
+    if problem:
+        return problem
+    # Each array of 1024 values or more on its own (the bounds of _mean_and_std_problem hold
+    # for n >= 1024): a bias scaled, shifted or drawn from another sampler shows here. With
+    # the pooled checks, a right answer fails with probability below 5e-7.
+    for name, array in zip(names, arrays):
+        if array.size >= 1024:
+            problem = _mean_and_std_problem(array.ravel().astype(np.float64))
+            if problem:
+                return f"{name}: {problem}"
+    return None
 
 
 def _no_shared_numbers(args: tuple[Any, ...], result: Any) -> str | None:
@@ -440,7 +544,7 @@ register(Exercise(
         ),
         probes.satisfies(
             "init_layers", (LAYER_STATS,), _layers_standard_normal,
-            key="standard-normal", description="the values have mean 0 and standard deviation 1",
+            key="standard-normal", description="the values are standard normal (mean 0, standard deviation 1, normal tails), each large array too",
             hint="Weights and biases are both drawn with jax.random.normal, unscaled.",
         ),
         probes.satisfies(

@@ -469,6 +469,189 @@ def layers_one_split_of_all_keys(key, sizes):
     ]
 
 
+
+# 7.1 · more answers -------------------------------------------------------------------------
+
+
+def sample_list_of_rows(key, n_steps, shape):
+    return [jax.random.normal(k, shape) for k in jax.random.split(key, n_steps)]  # never stacked
+
+
+def sample_half_then_cast(key, n_steps, shape):
+    # float16 "to save memory", cast back because float32 is asked for: the digits are gone.
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.normal(k, shape, jnp.float16).astype(jnp.float32))(step_keys)
+
+
+def sample_truncated_normal(key, n_steps, shape):
+    # The initialiser's habit: a normal cut at ±2 (standard deviation 0.88, no tails).
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.truncated_normal(k, -2.0, 2.0, shape))(step_keys)
+
+
+def sample_truncated_at_three(key, n_steps, shape):
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.truncated_normal(k, -3.0, 3.0, shape))(step_keys)
+
+
+def sample_laplace_unit_variance(key, n_steps, shape):
+    # Mean 0 and standard deviation 1, but not normal: far too many values beyond ±3.
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: jax.random.laplace(k, shape) / jnp.sqrt(2.0))(step_keys)
+
+
+def sample_plus_minus_one(key, n_steps, shape):
+    # Mean 0 and standard deviation 1 again, with only two values.
+    step_keys = jax.random.split(key, n_steps)
+    return jax.vmap(lambda k: 2.0 * jax.random.bernoulli(k, 0.5, shape).astype(jnp.float32) - 1.0)(step_keys)
+
+
+def sample_draw_then_fold_in(key, n_steps, shape):
+    # "Advance" the key after each draw: step 0 is drawn with `key` itself, which fold_in
+    # does not consume, so jax.debug_key_reuse sees nothing.
+    rows = []
+    for step in range(n_steps):
+        rows.append(jax.random.normal(key, shape))
+        key = jax.random.fold_in(key, step)
+    return jnp.stack(rows)
+
+
+def sample_key_data_offsets(key, n_steps, shape):
+    # Home-made keys: the key's data plus the step number (step 0 is `key` itself).
+    data = jax.random.key_data(key)
+    keys = [jax.random.wrap_key_data(data + jnp.array([0, i], jnp.uint32)) for i in range(n_steps)]
+    return jnp.stack([jax.random.normal(k, shape) for k in keys])
+
+
+def sample_steps_one_spare_key(key, n_steps, shape):
+    # Right: n_steps + 1 keys, the first one left unused.
+    step_keys = jax.random.split(key, n_steps + 1)[1:]
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(step_keys)
+
+
+def sample_steps_box_muller(key, n_steps, shape):
+    # Right: normal samples made from two uniforms, two keys per step, all split from `key`.
+    def one(step_key):
+        k1, k2 = jax.random.split(step_key)
+        u1 = jax.random.uniform(k1, shape, minval=1e-7)
+        u2 = jax.random.uniform(k2, shape)
+        return jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(2.0 * jnp.pi * u2)
+
+    return jax.vmap(one)(jax.random.split(key, n_steps))
+
+
+def sample_steps_carried_key(key, n_steps, shape):
+    # Right: a key carried through a Python loop; the last step draws with the last carried key.
+    rows = []
+    for _ in range(n_steps - 1):
+        key, subkey = jax.random.split(key)
+        rows.append(jax.random.normal(subkey, shape))
+    rows.append(jax.random.normal(key, shape))
+    return jnp.stack(rows)
+
+
+# 7.2 · more answers -------------------------------------------------------------------------
+
+
+def _walk_with(step_of, key, n):
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + step_of(subkey).astype(position.dtype)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.int32(0)), length=n)[1]
+
+
+def walk_randint_zero_counts_as_up(key, n):
+    # randint(-1, 2) gives -1, 0 or 1; mapping 0 to +1 makes +1 twice as likely as -1.
+    return _walk_with(lambda k: jnp.where(jax.random.randint(k, (), -1, 2) >= 0, 1, -1), key, n)
+
+
+def walk_biased_coin(key, n):
+    return _walk_with(lambda k: jnp.where(jax.random.bernoulli(k, 0.6), 1, -1), key, n)
+
+
+def walk_sign_of_normal(key, n):
+    # Right: the sign of a normal sample is a fair ±1.
+    return _walk_with(lambda k: jnp.sign(jax.random.normal(k)), key, n)
+
+
+def walk_uniform_threshold(key, n):
+    # Right: a uniform below one half steps down.
+    return _walk_with(lambda k: jnp.where(jax.random.uniform(k) < 0.5, -1, 1), key, n)
+
+
+def walk_choice_with_probabilities(key, n):
+    # Right: choice with explicit equal probabilities, and a step counter carried along.
+    def step(carry, _):
+        key, position, count = carry
+        key, subkey = jax.random.split(key)
+        position = position + jax.random.choice(subkey, jnp.array([-1, 1]), p=jnp.array([0.5, 0.5]))
+        return (key, position, count + 1), position
+
+    return jax.lax.scan(step, (key, jnp.int32(0), jnp.int32(0)), length=n)[1]
+
+
+# 7.3 · more answers -------------------------------------------------------------------------
+
+
+def _layers_with(draw_w, draw_b, key, sizes):
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = jax.random.split(layer_key)
+        layers.append((draw_w(w_key, (m, n)), draw_b(b_key, (n,))))
+    return layers
+
+
+def layers_small_bias(key, sizes):
+    # Another habit from real networks: small biases, where the task asks for standard normal ones.
+    return _layers_with(jax.random.normal, lambda k, s: 0.01 * jax.random.normal(k, s), key, sizes)
+
+
+def layers_uniform_bias(key, sizes):
+    return _layers_with(jax.random.normal, jax.random.uniform, key, sizes)
+
+
+def layers_shifted_bias(key, sizes):
+    return _layers_with(jax.random.normal, lambda k, s: 0.5 + jax.random.normal(k, s), key, sizes)
+
+
+def layers_truncated_weights(key, sizes):
+    return _layers_with(lambda k, s: jax.random.truncated_normal(k, -2.0, 2.0, s), jax.random.normal, key, sizes)
+
+
+def layers_half_then_cast(key, sizes):
+    return _layers_with(
+        lambda k, s: jax.random.normal(k, s, jnp.float16).astype(jnp.float32), jax.random.normal, key, sizes
+    )
+
+
+def layers_two_halves_of_one_split(key, sizes):
+    # Right: 2L keys from one split, the weights from the first half, the biases from the second.
+    n_layers = len(sizes) - 1
+    keys = jax.random.split(key, 2 * n_layers)
+    pairs = zip(sizes[:-1], sizes[1:])
+    return [
+        (jax.random.normal(keys[i], (m, n)), jax.random.normal(keys[n_layers + i], (n,)))
+        for i, (m, n) in enumerate(pairs)
+    ]
+
+
+def layers_fold_in_far_apart(key, sizes):
+    # Right: fold_in only, the biases' numbers far from the weights'.
+    pairs = zip(sizes[:-1], sizes[1:])
+    return [
+        (jax.random.normal(jax.random.fold_in(key, i), (m, n)), jax.random.normal(jax.random.fold_in(key, 1000 + i), (n,)))
+        for i, (m, n) in enumerate(pairs)
+    ]
+
+
+def layers_transposed_draw(key, sizes):
+    # Right: each weight drawn as (n, m) and transposed.
+    return _layers_with(lambda k, s: jax.random.normal(k, s[::-1]).T, jax.random.normal, key, sizes)
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -534,6 +717,30 @@ CASES = [
     right("7.3", layers_nested_fold_in),
     right("7.3", layers_carried_key),
     right("7.3", layers_one_split_of_all_keys),
+    wrong("7.1", "shape", sample_list_of_rows),
+    wrong("7.1", "dtype", sample_half_then_cast),
+    wrong("7.1", "standard-normal", sample_truncated_normal),
+    wrong("7.1", "standard-normal", sample_truncated_at_three),
+    wrong("7.1", "standard-normal", sample_laplace_unit_variance),
+    wrong("7.1", "standard-normal", sample_plus_minus_one),
+    wrong("7.1", "key-not-drawn-with", sample_draw_then_fold_in),
+    wrong("7.1", "key-not-drawn-with", sample_key_data_offsets),
+    right("7.1", sample_steps_one_spare_key),
+    right("7.1", sample_steps_box_muller),
+    right("7.1", sample_steps_carried_key),
+    wrong("7.2", "steps-vary", walk_randint_zero_counts_as_up),
+    wrong("7.2", "steps-vary", walk_biased_coin),
+    right("7.2", walk_sign_of_normal),
+    right("7.2", walk_uniform_threshold),
+    right("7.2", walk_choice_with_probabilities),
+    wrong("7.3", "standard-normal", layers_small_bias),
+    wrong("7.3", "standard-normal", layers_uniform_bias),
+    wrong("7.3", "standard-normal", layers_shifted_bias),
+    wrong("7.3", "standard-normal", layers_truncated_weights),
+    wrong("7.3", "dtype", layers_half_then_cast),
+    right("7.3", layers_two_halves_of_one_split),
+    right("7.3", layers_fold_in_far_apart),
+    right("7.3", layers_transposed_draw),
 ]
 
 test_known_answer = parametrize(CASES)
