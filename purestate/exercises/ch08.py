@@ -82,6 +82,32 @@ def long_trajectory(
     return {f"update {k}": jax.tree.map(lambda h: h[k - 1], history) for k in recorded}
 
 
+def long_jitted_trajectory(
+    init: Callable[..., Any],
+    update: Callable[..., Any],
+    params: Any,
+    grads_cycle: list[Any],
+    n_updates: int,
+    recorded: Sequence[int],
+    hyperparameters: dict[str, float],
+) -> dict[str, Any]:
+    """As ``long_trajectory`` with ``hyperparameters`` bound, for an update that may hold a
+    ``lax.cond``; a reference (marked ``probes.reference``, written in NumPy) runs its
+    ``n_updates`` calls as a plain loop instead."""
+    if getattr(update, "__purestate_reference__", False):
+        state, history = init(params), {}
+        for step in range(1, n_updates + 1):
+            grads = grads_cycle[step % len(grads_cycle)]  # as long_trajectory cycles them
+            params, state = _one_update(update, step, grads, state, params, hyperparameters)
+            if step in recorded:
+                history[f"update {step}"] = params
+        return history
+    return long_trajectory(
+        init, lambda grads, state, params: update(grads, state, params, **hyperparameters),
+        params, grads_cycle, n_updates, recorded,
+    )
+
+
 def jitted_trajectory(
     init: Callable[..., Any],
     update: Callable[..., Any],
@@ -159,7 +185,10 @@ def _cases(hyperparameters: dict[str, float]) -> tuple[probes.Case, ...]:
     )
 
 
-ANY_PYTREE_CASES = tuple(case(p, _grads_like(p, steps=3), {}) for p in OTHER_PYTREES)
+# Gradients up to 4 in size: an update that clips or squashes large gradients differs here.
+ANY_PYTREE_CASES = tuple(
+    case(p, _grads_like(p, steps=3, scales=[4.0] * len(jax.tree.leaves(p))), {}) for p in OTHER_PYTREES
+)
 LONG_CASES = (case(NESTED_PARAMS, LONG_GRADS, {}),)
 
 
@@ -425,6 +454,13 @@ MIXED_PYTREE = Linear(
     bias=jnp.float32(-0.75),
 )
 ACCUMULATE_PYTREE_CASES = (case(MIXED_PYTREE, _grads_like(MIXED_PYTREE, steps=5), {}),)
+# 300 updates with every = 3, in one jitted scan: a count that wraps misses or adds a step.
+# An int8 count turns to -128 at update 128 (-127 % 3 = 2, so update 129 does not move), a
+# uint8 count to 0 at update 256 (0 % 3 = 0: update 256 moves), a bfloat16 count sticks at
+# 256. With every = 4 none of them would show (256 is a multiple of 4).
+ACCUMULATE_LONG_CASES = (
+    case(LONG_RUN_PARAMS, _grads_like(LONG_RUN_PARAMS, steps=7), 300, (3, 126, 129, 255, 256, 300), {"every": 3}),
+)
 ACCUMULATE_CASES = (
     case(NESTED_PARAMS, ACCUMULATE_GRADS, {}),
     case(NESTED_PARAMS, ACCUMULATE_GRADS, {"lr": 0.05, "every": 3}),
@@ -454,6 +490,19 @@ register(Exercise(
                 "outcomes with jnp.where (or lax.cond) and return everything in the state."
             ),
         },
+        extra=(
+            probes.fold_matches_reference(
+                ("accumulate_init", "accumulate_update"),
+                (reference_accumulate_init_numpy, reference_accumulate_update_numpy),
+                ACCUMULATE_LONG_CASES, long_jitted_trajectory,
+                key="long-run",
+                description="300 updates with every = 3 under jax.jit match the reference (a count that wraps does not)",
+                hint=(
+                    "Look at the dtype of your count: how far can it count? int32 (what "
+                    "`jnp.zeros((), jnp.int32)` gives) counts past two billion."
+                ),
+            ),
+        ),
         drive=jitted_trajectory,
         pytree_cases=ACCUMULATE_PYTREE_CASES,
         # two updates with every = 2: both outcomes, each call eager, one leaf (fewer compilations)

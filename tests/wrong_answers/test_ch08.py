@@ -545,6 +545,231 @@ def accumulate_update_countdown(grads, state, params, lr=0.1, every=4):
     new_params = jax.tree.map(lambda p, s: p - due * lr * s / every, params, total)
     return new_params, AccumulatorState(calls * (1 - due), jax.tree.map(lambda s: s * (1 - due), total))
 
+
+# 8.1 · more answers ------------------------------------------------------------------------
+
+
+def momentum_update_clipped(grads, state, params, lr=0.1, beta=0.9):
+    # Clips each gradient to [-1, 1] "for stability": the same as heavy ball while gradients are small.
+    velocity = jax.tree.map(lambda v, g: beta * v + jnp.clip(g, -1.0, 1.0), state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_update_nesterov(grads, state, params, lr=0.1, beta=0.9):
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+    return jax.tree.map(lambda p, v, g: p - lr * (g + beta * v), params, velocity, grads), velocity
+
+
+def momentum_update_moves_first(grads, state, params, lr=0.1, beta=0.9):
+    # Moves by the old velocity, then updates it: every step one update late.
+    new_params = jax.tree.map(lambda p, v: p - lr * v, params, state)
+    return new_params, jax.tree.map(lambda v, g: beta * v + g, state, grads)
+
+
+def momentum_init_python_floats(params):
+    return jax.tree.map(lambda p: 0.0, params)  # Python floats: the second call's state has arrays
+
+
+def momentum_init_none(params):
+    return None
+
+
+def momentum_update_lazy_init(grads, state, params, lr=0.1, beta=0.9):
+    if state is None:  # the state's structure changes after the first update: a second trace
+        state = jax.tree.map(jnp.zeros_like, grads)
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_update_mutable_default(grads, state, params, lr=0.1, beta=0.9, _history=[]):  # noqa: B006
+    _history.append(jax.tree.leaves(grads)[0])  # a mutable default remembers every call
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_update_lr_in_velocity(grads, state, params, lr=0.1, beta=0.9):
+    # Right for a fixed lr: the velocity is kept already multiplied by lr.
+    velocity = jax.tree.map(lambda v, g: beta * v + lr * g, state, grads)
+    return jax.tree.map(jnp.subtract, params, velocity), velocity
+
+
+def momentum_update_transposed(grads, state, params, lr=0.1, beta=0.9):
+    # Right: one tree.map returning pairs, split with jax.tree.transpose.
+    def leaf(p, v, g):
+        v = beta * v + g
+        return p - lr * v, v
+
+    pairs = jax.tree.map(leaf, params, state, grads)
+    return jax.tree.transpose(jax.tree.structure(params), jax.tree.structure((0, 0)), pairs)
+
+
+momentum_update_jitted = partial(jax.jit, static_argnames=("lr", "beta"))(momentum_update_lr_in_velocity)
+
+
+# 8.2 · more answers ------------------------------------------------------------------------
+
+
+def adam_init_named(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"t": jnp.zeros((), jnp.int32), "m": zeros, "v": zeros}
+
+
+def _adam_named(grads, state, params, lr, b1, b2, eps, move):
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state["v"], grads)
+    return jax.tree.map(lambda p, m, v: p - move(m, v, t, lr, b1, b2, eps), params, m, v), {"t": t, "m": m, "v": v}
+
+
+def adam_update_corrected_lr(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # The paper's "efficient" form: the corrections folded into lr, eps added to the raw sqrt(v).
+    def move(m, v, t, lr, b1, b2, eps):
+        return lr * jnp.sqrt(1 - b2**t) / (1 - b1**t) * m / (jnp.sqrt(v) + eps)
+
+    return _adam_named(grads, state, params, lr, b1, b2, eps, move)
+
+
+def adam_update_eps_squared_inside(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    def move(m, v, t, lr, b1, b2, eps):
+        return lr * (m / (1 - b1**t)) / jnp.sqrt(v / (1 - b2**t) + eps**2)
+
+    return _adam_named(grads, state, params, lr, b1, b2, eps, move)
+
+
+def adam_update_amsgrad(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # AMSGrad: divides by the largest v so far (kept in v itself), not by the current one.
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: jnp.maximum(v, b2 * v + (1 - b2) * g * g), state["v"], grads)
+    new_params = jax.tree.map(
+        lambda p, m, v: p - lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps), params, m, v
+    )
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+def adam_init_float16_count(params):
+    state = adam_init_named(params)
+    return {**state, "t": jnp.zeros((), jnp.float16)}  # b1 ** t is then float16 too: 3 digits
+
+
+def adam_update_named(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    def move(m, v, t, lr, b1, b2, eps):
+        return lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps)
+
+    return _adam_named(grads, state, params, lr, b1, b2, eps, move)
+
+
+def adam_update_split_sqrt(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # Right: sqrt(v / c) written as sqrt(v) / sqrt(c).
+    def move(m, v, t, lr, b1, b2, eps):
+        return lr * (m / (1 - b1**t)) / (jnp.sqrt(v) / jnp.sqrt(1 - b2**t) + eps)
+
+    return _adam_named(grads, state, params, lr, b1, b2, eps, move)
+
+
+def adam_init_count_per_leaf(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"t": jax.tree.map(lambda p: jnp.zeros((), jnp.int32), params), "m": zeros, "v": zeros}
+
+
+def adam_update_count_per_leaf(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # Right: a count for every leaf, all equal.
+    t = jax.tree.map(lambda t: t + 1, state["t"])
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state["v"], grads)
+    new_params = jax.tree.map(
+        lambda p, m, v, t: p - lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps), params, m, v, t
+    )
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+def adam_init_powers(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"powers": (jnp.float32(1.0), jnp.float32(1.0)), "m": zeros, "v": zeros}
+
+
+def adam_update_powers(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # Right: carries b1**t and b2**t instead of t.
+    b1_t, b2_t = state["powers"][0] * b1, state["powers"][1] * b2
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, state["v"], grads)
+    new_params = jax.tree.map(lambda p, m, v: p - lr * (m / (1 - b1_t)) / (jnp.sqrt(v / (1 - b2_t)) + eps), params, m, v)
+    return new_params, {"powers": (b1_t, b2_t), "m": m, "v": v}
+
+
+adam_update_jitted = partial(jax.jit, static_argnames=("lr", "b1", "b2", "eps"))(adam_update_named)
+
+
+# 8.3 · more answers ------------------------------------------------------------------------
+
+
+def _accumulate_init_count(dtype):
+    def accumulate_init_count(params):
+        return {"count": jnp.zeros((), dtype), "total": jax.tree.map(jnp.zeros_like, params)}
+
+    accumulate_init_count.__name__ = f"accumulate_init_{jnp.dtype(dtype).name}_count"
+    return accumulate_init_count
+
+
+def accumulate_update_where(grads, state, params, lr=0.1, every=4):
+    count = state["count"] + 1  # keeps the count's dtype
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    apply = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / every, p), params, total)
+    return new_params, {"count": count, "total": jax.tree.map(lambda s: jnp.where(apply, 0.0, s), total)}
+
+
+def accumulate_update_restarts_from_grad(grads, state, params, lr=0.1, every=4):
+    # After a step the sum restarts from the gradient of that step instead of from zero.
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    apply = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / every, p), params, total)
+    return new_params, {"count": count, "total": jax.tree.map(lambda s, g: jnp.where(apply, g, s), total, grads)}
+
+
+def accumulate_update_steps_with_old_sum(grads, state, params, lr=0.1, every=4):
+    # Moves by the sum before this call's gradient is added.
+    count = state["count"] + 1
+    apply = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / every, p), params, state["total"])
+    total = jax.tree.map(lambda s, g: jnp.where(apply, 0.0, s + g), state["total"], grads)
+    return new_params, {"count": count, "total": total}
+
+
+def accumulate_update_count_modulo(grads, state, params, lr=0.1, every=4):
+    # Right: the count kept modulo every, so it never grows.
+    count = (state["count"] + 1) % every
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    apply = count == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s / every, p), params, total)
+    return new_params, {"count": count, "total": jax.tree.map(lambda s: jnp.where(apply, 0.0, s), total)}
+
+
+def accumulate_update_mask(grads, state, params, lr=0.1, every=4):
+    # Right: the choice as a multiplication by a 0/1 mask.
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    mask = (count % every == 0).astype(jnp.float32)
+    new_params = jax.tree.map(lambda p, s: p - mask * lr * s / every, params, total)
+    return new_params, {"count": count, "total": jax.tree.map(lambda s: s * (1 - mask), total)}
+
+
+def accumulate_update_running_mean(grads, state, params, lr=0.1, every=4):
+    # Right: a running mean instead of a sum, the count reset at each step.
+    count = state["count"] + 1
+    mean = jax.tree.map(lambda s, g: s + (g - s) / count, state["total"], grads)
+    apply = count >= every
+    new_params = jax.tree.map(lambda p, s: jnp.where(apply, p - lr * s, p), params, mean)
+    return new_params, {
+        "count": jnp.where(apply, 0, count),
+        "total": jax.tree.map(lambda s: jnp.where(apply, 0.0, s), mean),
+    }
+
+
+accumulate_update_jitted = partial(jax.jit, static_argnames=("lr", "every"))(accumulate_update_where)
+
+
 CASES = [
     wrong("8.1", "jit-matches-reference", momentum_init_global, momentum_update_global),
     wrong("8.1", "matches-reference", momentum_init, momentum_update_ema),
@@ -599,6 +824,33 @@ CASES = [
     wrong("8.3", "traces-once", accumulate_init_static, accumulate_update_static),
     right("8.3", accumulate_init, accumulate_update_cond),
     right("8.3", accumulate_init_countdown, accumulate_update_countdown),
+    wrong("8.1", "any-pytree", momentum_init, momentum_update_clipped),
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_nesterov),
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_moves_first),
+    wrong("8.1", "traces-once", momentum_init_python_floats, momentum_update_lr_in_velocity),
+    wrong("8.1", "traces-once", momentum_init_none, momentum_update_lazy_init),
+    wrong("8.1", "globals-unchanged", momentum_init, momentum_update_mutable_default),
+    right("8.1", momentum_init, momentum_update_lr_in_velocity),
+    right("8.1", momentum_init, momentum_update_transposed),
+    right("8.1", momentum_init, momentum_update_jitted, label="momentum_update_jitted_static"),
+    wrong("8.2", "matches-reference", adam_init_named, adam_update_corrected_lr),
+    wrong("8.2", "matches-reference", adam_init_named, adam_update_eps_squared_inside),
+    wrong("8.2", "matches-reference", adam_init_named, adam_update_amsgrad),
+    wrong("8.2", "matches-reference", adam_init_float16_count, adam_update_named),
+    right("8.2", adam_init_named, adam_update_split_sqrt),
+    right("8.2", adam_init_count_per_leaf, adam_update_count_per_leaf),
+    right("8.2", adam_init_powers, adam_update_powers),
+    right("8.2", adam_init_named, adam_update_jitted, label="adam_update_jitted_static"),
+    wrong("8.3", "long-run", _accumulate_init_count(jnp.int8), accumulate_update_where),
+    wrong("8.3", "long-run", _accumulate_init_count(jnp.uint8), accumulate_update_where),
+    wrong("8.3", "long-run", _accumulate_init_count(jnp.bfloat16), accumulate_update_where),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_restarts_from_grad),
+    wrong("8.3", "matches-reference", accumulate_init, accumulate_update_steps_with_old_sum),
+    right("8.3", _accumulate_init_count(jnp.int32), accumulate_update_where),
+    right("8.3", accumulate_init, accumulate_update_count_modulo),
+    right("8.3", accumulate_init, accumulate_update_mask),
+    right("8.3", accumulate_init, accumulate_update_running_mean),
+    right("8.3", accumulate_init, accumulate_update_jitted, label="accumulate_update_jitted_static"),
 ]
 
 test_known_answer = parametrize(CASES)
