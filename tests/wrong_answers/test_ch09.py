@@ -499,6 +499,161 @@ def lif_multiply_mask(xs, decay, threshold):
 
     return lax.scan(step, jnp.zeros(()), xs)
 
+
+# 9.1 · more answers ------------------------------------------------------------------------
+
+
+def rnn_relu(params, h0, xs):
+    return lax.scan(lambda h, x: (jnp.maximum(x @ params["Wx"] + h @ params["Wh"] + params["b"], 0.0),) * 2, h0, xs)
+
+
+def rnn_bias_after_tanh(params, h0, xs):
+    def step(h, x):
+        h = jnp.tanh(x @ params["Wx"] + h @ params["Wh"]) + params["b"]
+        return h, h
+
+    return lax.scan(step, h0, xs)
+
+
+def rnn_stops_gradient_through_time(params, h0, xs):
+    # "Truncated backprop" by habit: no gradient flows from one step to the previous one.
+    def step(h, x):
+        h = _cell(params, lax.stop_gradient(h), x)
+        return h, h
+
+    return lax.scan(step, h0, xs)
+
+
+def rnn_unrolled_scan(params, h0, xs):
+    # Right: scan with unroll=True is still one scan in the jaxpr.
+    return lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs, unroll=True)
+
+
+def rnn_checkpointed_step(params, h0, xs):
+    # Right: the step under jax.checkpoint.
+    return lax.scan(jax.checkpoint(lambda h, x: (_cell(params, h, x),) * 2), h0, xs)
+
+
+def rnn_transposed_products(params, h0, xs):
+    # Right: W.T @ v instead of v @ W.
+    def step(h, x):
+        h = jnp.tanh(params["Wx"].T @ x + params["Wh"].T @ h + params["b"])
+        return h, h
+
+    return lax.scan(step, h0, xs)
+
+
+# 9.2 · more answers ------------------------------------------------------------------------
+
+
+def _ema_scan(xs, alpha):
+    return lax.scan(lambda y, x: ((alpha * x + (1 - alpha) * y),) * 2, xs[0], xs)[1]
+
+
+def ema_nan_to_num(xs, alpha):
+    return _ema_scan(jnp.nan_to_num(xs), alpha)  # the task says a NaN propagates
+
+
+def ema_starts_at_mean(xs, alpha):
+    return lax.scan(lambda y, x: ((alpha * x + (1 - alpha) * y),) * 2, jnp.mean(xs), xs)[1]
+
+
+def ema_clipped_alpha(xs, alpha):
+    return _ema_scan(xs, jnp.clip(alpha, 0.01, 0.99))  # "keeps the average moving": wrong at 0 and 1
+
+
+def ema_emits_previous(xs, alpha):
+    def step(y, x):
+        return alpha * x + (1 - alpha) * y, y  # emits the average before the update
+
+    return lax.scan(step, xs[0], xs)[1]
+
+
+def ema_python_branch_on_alpha(xs, alpha):
+    if alpha == 1.0:  # a shortcut that needs alpha's value: a tracer under jit
+        return xs
+    return _ema_scan(xs, alpha)
+
+
+def ema_while_loop(xs, alpha):
+    # Right: a while_loop writing into a buffer (no gradient is asked for in 9.2).
+    def body(carry):
+        t, y, ys = carry
+        y = alpha * xs[t] + (1 - alpha) * y
+        return t + 1, y, ys.at[t].set(y)
+
+    return lax.while_loop(lambda carry: carry[0] < xs.shape[0], body, (1, xs[0], xs))[2]
+
+
+def ema_fori_where(xs, alpha):
+    # Right: fori_loop over every index, the first one handled with jnp.where.
+    def body(t, ys):
+        previous = jnp.where(t == 0, xs[0], ys[t - 1])
+        return ys.at[t].set(jnp.where(t == 0, xs[0], alpha * xs[t] + (1 - alpha) * previous))
+
+    return lax.fori_loop(0, xs.shape[0], body, jnp.zeros_like(xs))
+
+
+# 9.3 · more answers ------------------------------------------------------------------------
+
+
+def lif_decays_after_input(xs, decay, threshold):
+    def step(v, x):
+        v = decay * (v + x)  # the input leaks too
+        spike = v > threshold
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_clipped_at_zero(xs, decay, threshold):
+    # Keeps the potential from going negative: not in the model asked for.
+    return _lif(xs, decay, threshold, reset=lambda v, s, th: jnp.maximum(jnp.where(s, 0.0, v), 0.0))
+
+
+def lif_returns_potential_before_reset(xs, decay, threshold):
+    def step(carry, x):
+        v, _ = carry
+        v = decay * v + x
+        spike = v > threshold
+        return (jnp.where(spike, 0.0, v), v), spike
+
+    (_, last), spikes = lax.scan(step, (jnp.float32(0.0), jnp.float32(0.0)), xs)
+    return last, spikes
+
+
+def lif_int_spikes(xs, decay, threshold):
+    v, spikes = _lif(xs, decay, threshold)
+    return v, spikes.astype(jnp.int32)  # the task asks for a boolean array
+
+
+def lif_heaviside(xs, decay, threshold):
+    # Right: the comparison written as a Heaviside step (0 at the threshold itself).
+    return _lif(xs, decay, threshold, fire=lambda v, th: jnp.heaviside(v - th, 0.0).astype(bool))
+
+
+def lif_while(xs, decay, threshold):
+    # Right: a while_loop with a boolean buffer.
+    def body(carry):
+        t, v, spikes = carry
+        v = decay * v + xs[t]
+        spike = v > threshold
+        return t + 1, jnp.where(spike, 0.0, v), spikes.at[t].set(spike)
+
+    _, v, spikes = lax.while_loop(lambda c: c[0] < xs.shape[0], body, (0, jnp.float32(0.0), jnp.zeros(xs.shape, bool)))
+    return v, spikes
+
+
+def lif_python_float_start(xs, decay, threshold):
+    # Right: the carry starts as a Python 0.0.
+    def step(v, x):
+        v = decay * v + x
+        spike = v > threshold
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, 0.0, xs)
+
+
 CASES = [
     wrong("9.1", "constant-program-size", rnn_python_loop),
     wrong("9.1", "uses-loop-primitive", rnn_python_loop, label="rnn_python_loop_no_primitive"),
@@ -556,6 +711,26 @@ CASES = [
     right("9.3", lif_cond),
     right("9.3", lif_fori),
     right("9.3", lif_multiply_mask),
+    wrong("9.1", "matches-reference", rnn_relu),
+    wrong("9.1", "matches-reference", rnn_bias_after_tanh),
+    wrong("9.1", "gradient", rnn_stops_gradient_through_time),
+    right("9.1", rnn_unrolled_scan),
+    right("9.1", rnn_checkpointed_step),
+    right("9.1", rnn_transposed_products),
+    wrong("9.2", "matches-reference", ema_nan_to_num),
+    wrong("9.2", "matches-reference", ema_starts_at_mean),
+    wrong("9.2", "matches-reference", ema_clipped_alpha),
+    wrong("9.2", "matches-reference", ema_emits_previous),
+    wrong("9.2", "jit-matches-eager", ema_python_branch_on_alpha),
+    right("9.2", ema_while_loop),
+    right("9.2", ema_fori_where),
+    wrong("9.3", "matches-reference", lif_decays_after_input),
+    wrong("9.3", "matches-reference", lif_clipped_at_zero),
+    wrong("9.3", "matches-reference", lif_returns_potential_before_reset),
+    wrong("9.3", "matches-reference", lif_int_spikes),
+    right("9.3", lif_heaviside),
+    right("9.3", lif_while),
+    right("9.3", lif_python_float_start),
 ]
 
 test_known_answer = parametrize(CASES)
