@@ -263,6 +263,11 @@ WALK_CASES = (case(jax.random.key(1), 12),)
 WALK_STATIC = (1,)  # n is the scan length: static under jax.jit
 LONG_WALKS = (case(jax.random.key(3), 2048), case(jax.random.key(4), 2048))
 SHORT_WALKS = (case(jax.random.key(5), 1),)
+# 2**18 steps (0.1 s under jit): a position kept in int8 and cast to int32 at the end wraps
+# once the walk leaves [-128, 127], a jump of 255 between two positions. A fair walk of this
+# length stays inside with probability below 1e-8 (Brownian motion stays within ±a up to time
+# T with probability about 4/π · exp(-π² T / (8 a²)), and T / a² = 16 here).
+VERY_LONG_WALK = case(jax.random.key(6), 2**18)
 
 
 def _carries_a_key(aval: Any) -> bool:
@@ -313,7 +318,14 @@ def _plus_minus_one(args: tuple[Any, ...], result: Any) -> str | None:
     steps = _steps_of(result)
     values = sorted({float(s) for s in steps})
     if not set(values) <= {-1.0, 1.0}:
-        return f"the steps (differences of consecutive positions, from 0) take the values {values}; expected only -1 and +1"
+        wrapped = (
+            ": a jump of 255 or 65535 is a position kept in int8 or int16 wrapping around"
+            if {255.0, 65535.0} & {abs(v) for v in values} else ""
+        )
+        return (
+            f"the steps (differences of consecutive positions, from 0) take the values {values}; "
+            f"expected only -1 and +1{wrapped}"
+        )
     return None
 
 
@@ -385,7 +397,8 @@ register(Exercise(
                 hint="Emit the position after adding the step, not before.",
             ),
             probes.satisfies(
-                "random_walk", WALK_CASES + LONG_WALKS, _plus_minus_one, jit=True, static_argnums=WALK_STATIC,
+                "random_walk", WALK_CASES + LONG_WALKS + (VERY_LONG_WALK,), _plus_minus_one, jit=True,
+                static_argnums=WALK_STATIC,
                 key="steps-plus-minus-one", description="every step is +1 or -1",
                 hint="A step is +1 or -1, each with probability 1/2: never 0, never 2.",
             ),

@@ -593,6 +593,27 @@ def walk_choice_with_probabilities(key, n):
     return jax.lax.scan(step, (key, jnp.int32(0), jnp.int32(0)), length=n)[1]
 
 
+def walk_int8_then_cast(key, n):
+    # The position kept in int8, cast to the int32 the task asks for at the end: too late,
+    # the position has already wrapped past 127.
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1).astype(jnp.int8)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.int8(0)), length=n)[1].astype(jnp.int32)
+
+
+def walk_cumsum_of_int8_steps(key, n):
+    # The key carried through a scan, the steps as int8; jnp.cumsum keeps int8.
+    def step(key, _):
+        key, subkey = jax.random.split(key)
+        return key, jnp.where(jax.random.bernoulli(subkey), 1, -1).astype(jnp.int8)
+
+    return jnp.cumsum(jax.lax.scan(step, key, length=n)[1])
+
+
 # 7.3 · more answers -------------------------------------------------------------------------
 
 
@@ -730,6 +751,8 @@ CASES = [
     right("7.1", sample_steps_carried_key),
     wrong("7.2", "steps-vary", walk_randint_zero_counts_as_up),
     wrong("7.2", "steps-vary", walk_biased_coin),
+    wrong("7.2", "steps-plus-minus-one", walk_int8_then_cast),
+    wrong("7.2", "dtype", walk_cumsum_of_int8_steps),
     right("7.2", walk_sign_of_normal),
     right("7.2", walk_uniform_threshold),
     right("7.2", walk_choice_with_probabilities),
