@@ -41,7 +41,14 @@ from purestate.probes.loops import (
     program_size_independent_of_length,
 )
 from purestate.probes.purity import deterministic, doctor_silent, globals_unchanged, inputs_unchanged, returns_fresh_object
-from purestate.probes.randomness import draws_from_keys, key_draw_count, no_key_reuse, varies_with
+from purestate.probes.randomness import (
+    draws_from_keys,
+    key_derivations,
+    key_draw_count,
+    no_key_reuse,
+    one_derivation_scheme,
+    varies_with,
+)
 from purestate.probes.state import (
     fold_inputs_unchanged,
     fold_matches_reference,
@@ -68,7 +75,7 @@ __all__ = [
     "inputs_unchanged", "deterministic", "doctor_silent", "returns_fresh_object", "globals_unchanged",
     "jit_matches_eager", "traces_once", "donates_argument", "donated_bytes", "no_leaked_tracers", "keeps_no_tracers", "jaxpr_primitives", "uses_primitive",
     "grad_matches_reference", "grad_of_loss_matches_reference",
-    "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count",
+    "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count", "key_derivations", "one_derivation_scheme",
     "vmap_matches_loop", "mapped_device_counts", "runs_on_devices", "psum_device_spans", "psum_over_devices",
     "jaxpr_size", "program_size_independent_of_length", "loop_carry_avals", "is_prng_key", "loop_carries",
     "from_answer", "leaves_are_arrays", "fold_matches_reference", "fold_traces_once", "fold_inputs_unchanged",

@@ -167,3 +167,90 @@ def draws_from_keys(
                 )
 
     return Probe(key, description, run, hint)
+
+
+def key_derivations(fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = ()) -> list[set[str]]:
+    """For each key of ``fn``'s traced program, how it is used: ``"draw"`` (``random_bits``),
+    ``"split"`` (``random_split``), ``"fold_in"`` (``random_fold_in``).
+
+    A key is followed into nested programs (``jit``, ``scan``, ``while``, ``cond``, custom
+    derivatives: an argument has the uses of the parameter it becomes) and through
+    ``random_wrap``/``random_unwrap`` (raw uint32 key data), never through indexing:
+    ``keys[0]`` and ``keys[1]`` of one ``split`` are different keys. One entry per variable
+    with a use, in every nested program.
+    """
+    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+    role_of = {"random_bits": "draw", "random_split": "split", "random_fold_in": "fold_in"}
+    found: list[set[str]] = []
+    summaries: dict[int, list[set[str]]] = {}
+
+    def summary(jaxpr: Any) -> list[set[str]]:
+        """The uses of each input of ``jaxpr`` (each nested program is summarised once)."""
+        if id(jaxpr) in summaries:
+            return summaries[id(jaxpr)]
+        uses: dict[Any, set[str]] = {}
+
+        def add(var: Any, roles: set[str]) -> None:
+            if isinstance(var, jax.extend.core.Var) and roles:
+                uses.setdefault(var, set()).update(roles)
+
+        for eqn in reversed(jaxpr.eqns):  # a variable's uses come after its definition
+            name = eqn.primitive.name
+            if name in role_of:
+                add(eqn.invars[0], {role_of[name]})
+            elif name in ("random_wrap", "random_unwrap"):
+                add(eqn.invars[0], uses.get(eqn.outvars[0], set()))
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                sub = getattr(sub, "jaxpr", sub)
+                if name == "cond":
+                    outer = eqn.invars[1:]  # the first operand is the branch index
+                elif name == "while":
+                    n_cond, n_body = eqn.params["cond_nconsts"], eqn.params["body_nconsts"]
+                    cond = getattr(eqn.params["cond_jaxpr"], "jaxpr", eqn.params["cond_jaxpr"])
+                    outer = eqn.invars[:n_cond] + eqn.invars[n_cond + n_body:] if sub is cond else eqn.invars[n_cond:]
+                else:
+                    outer = eqn.invars
+                inner = summary(sub)
+                if len(outer) == len(inner):
+                    for var, roles in zip(outer, inner):
+                        add(var, roles)
+        found.extend(roles for roles in uses.values())
+        summaries[id(jaxpr)] = [uses.get(var, set()) for var in jaxpr.invars]
+        return summaries[id(jaxpr)]
+
+    summary(closed.jaxpr)
+    return found
+
+
+def one_derivation_scheme(
+    name: str,
+    cases: Sequence[Case],
+    *,
+    static_argnums: tuple[int, ...] = (),
+    key: str = "one-scheme-per-key",
+    description: str | None = None,
+    hint: str = (
+        "Derive the keys of one parent with one scheme: split it, or fold distinct numbers "
+        "into it, never both (jax.random.fold_in(key, i) is jax.random.split(key, n)[i])."
+    ),
+) -> Probe:
+    """No key of the traced program is both split and folded into (``key_derivations``).
+
+    With JAX's default ``jax_threefry_partitionable``, ``fold_in(key, i)`` is the key
+    ``split(key, n)[i]``: a parent used both ways gives equal keys as soon as two indices
+    meet, and ``jax.debug_key_reuse`` does not see it (``fold_in`` does not consume its key).
+    """
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        uses_of = functools.partial(key_derivations, static_argnums=static_argnums)
+        for make in cases:
+            args = make()
+            uses = answer.call_transformed(f"jax.make_jaxpr({name})", uses_of, fn, *args)
+            if any(found >= {"split", "fold_in"} for found in uses):
+                _fail(
+                    f"{signature_text(name, fn, args)} both splits a key and folds numbers into it: "
+                    "fold_in(key, i) is split(key, n)[i], so the two schemes make equal keys"
+                )
+
+    return Probe(key, description or f"{name} derives the keys of each parent by one scheme", run, hint)

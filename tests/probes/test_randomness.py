@@ -69,3 +69,35 @@ def test_key_draw_count_and_draws_from_keys() -> None:
     )
     assert verdict(probe, scanned) is None
     assert "from 1 key(s); expected at least 5" in verdict(probe, one_draw)
+
+
+def test_key_derivations_and_one_derivation_scheme() -> None:
+    def split_then_split(key: jax.Array, n: int) -> jax.Array:
+        return jax.vmap(lambda k: jax.random.normal(jax.random.split(k)[1], (3,)))(jax.random.split(key, n))
+
+    def fold_then_split(key: jax.Array, n: int) -> jax.Array:
+        return jnp.stack([jax.random.normal(jax.random.split(jax.random.fold_in(key, i))[0], (3,)) for i in range(n)])
+
+    def mixed(key: jax.Array, n: int) -> jax.Array:
+        # fold_in(key, n + i) never meets split(key, n)[i] here, but the parent has two schemes.
+        keys = jax.random.split(key, n)
+        return jnp.stack([jax.random.normal(keys[i], (3,)) + jax.random.normal(jax.random.fold_in(key, n + i), (3,)) for i in range(n)])
+
+    def mixed_in_scan(key: jax.Array, n: int) -> jax.Array:
+        def body(k: jax.Array, _: None) -> tuple[jax.Array, jax.Array]:
+            return jax.random.split(k)[0], jax.random.normal(jax.random.fold_in(k, 7), (3,))
+
+        return jax.lax.scan(body, key, length=n)[1]
+
+    def mixed_raw(key: jax.Array, n: int) -> jax.Array:
+        raw = jax.random.key_data(key)  # legacy uint32 keys: the same key, unwrapped
+        return jax.random.normal(jax.random.split(raw)[0], (3,)) + jax.random.normal(jax.random.fold_in(raw, 5), (3,))
+
+    key = jax.random.key(0)
+    uses = probes.key_derivations(split_then_split, key, 4, static_argnums=(1,))
+    assert {"split"} in uses and {"draw"} in uses and not any(u >= {"split", "fold_in"} for u in uses)
+    probe = probes.one_derivation_scheme("f", [case(key, 4)], static_argnums=(1,))
+    assert verdict(probe, split_then_split) is None
+    assert verdict(probe, fold_then_split) is None
+    for fn in (mixed, mixed_in_scan, mixed_raw):
+        assert "both splits a key and folds numbers into it" in verdict(probe, fn), fn.__name__
