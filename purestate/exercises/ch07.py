@@ -568,6 +568,17 @@ register(Exercise(
                 "(jax.random.key_data) of the keys your code makes for w and for b."
             ),
         ),
+        # The rule the task states after the exercise: one scheme per parent. Answers that mix
+        # split and fold_in with indices that never meet share no numbers, so only the
+        # program's structure shows them.
+        probes.one_derivation_scheme(
+            "init_layers", (case(jax.random.key(1), (2, 5, 5, 1)),), static_argnums=LAYER_STATIC,
+            description="no key is both split and folded into (one scheme per parent)",
+            hint=(
+                "Derive the keys of one parent by one scheme: split it, or fold distinct numbers "
+                "into it, never both on the same key."
+            ),
+        ),
         probes.draws_from_keys(
             "init_layers", (case(jax.random.key(1), (2, 5, 5, 1)),), lambda args: 2 * (len(args[1]) - 1),
             per="array", static_argnums=LAYER_STATIC, key="key-per-array",

@@ -648,6 +648,40 @@ def layers_half_then_cast(key, sizes):
     )
 
 
+def layers_split_and_fold_in_apart(key, sizes):
+    # The given code "fixed" by folding in numbers that never meet the split's indices: no
+    # numbers are shared, but one parent still has two schemes, which the task's rule forbids.
+    n_layers = len(sizes) - 1
+    w_keys = jax.random.split(key, n_layers)
+    pairs = zip(sizes[:-1], sizes[1:])
+    return [
+        (jax.random.normal(w_keys[i], (m, n)), jax.random.normal(jax.random.fold_in(key, n_layers + i), (n,)))
+        for i, (m, n) in enumerate(pairs)
+    ]
+
+
+def layers_fold_in_then_split_each(key, sizes):
+    # The same rule broken one level down: the layer key is folded into for w and split for b.
+    return _layers_with_keys(lambda layer_key: (jax.random.fold_in(layer_key, 0), jax.random.split(layer_key)[1]), key, sizes)
+
+
+def _layers_with_keys(keys_of, key, sizes):
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = keys_of(layer_key)
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return layers
+
+
+def layers_fold_in_per_layer_then_split(key, sizes):
+    # Right: fold_in on `key` (one scheme), split on each layer key (one scheme).
+    layers = []
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = jax.random.split(jax.random.fold_in(key, i))
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return layers
+
+
 def layers_two_halves_of_one_split(key, sizes):
     # Right: 2L keys from one split, the weights from the first half, the biases from the second.
     n_layers = len(sizes) - 1
@@ -761,6 +795,9 @@ CASES = [
     wrong("7.3", "standard-normal", layers_shifted_bias),
     wrong("7.3", "standard-normal", layers_truncated_weights),
     wrong("7.3", "dtype", layers_half_then_cast),
+    wrong("7.3", "one-scheme-per-key", layers_split_and_fold_in_apart),
+    wrong("7.3", "one-scheme-per-key", layers_fold_in_then_split_each),
+    right("7.3", layers_fold_in_per_layer_then_split),
     right("7.3", layers_two_halves_of_one_split),
     right("7.3", layers_fold_in_far_apart),
     right("7.3", layers_transposed_draw),
