@@ -335,6 +335,7 @@ HIGHPASS_CASES = (
     case(_SIGNAL[:5] * 2.0 - 1.0, 0.5),  # NumPy and a Python float: an in-place write would show
     case(jnp.asarray(_SIGNAL[::-1].copy()), jnp.float32(1.0)),  # edge: alpha = 1 keeps everything
     case(jnp.asarray(_SIGNAL), jnp.float32(0.0)),  # edge: alpha = 0 gives zeros
+    case(jnp.asarray(_SIGNAL[2:4]), jnp.float32(0.9)),  # edge: N = 2 gives one output, shape (1,)
 )
 HIGHPASS_BATCHES = (
     case(jnp.stack([jnp.asarray(_SIGNAL), jnp.asarray(_SIGNAL[::-1].copy()), jnp.asarray(_SIGNAL) * 0.5]),

@@ -101,7 +101,10 @@ def reference_add_noise(key: Any, x: Any, scale: Any) -> tuple[Any, Any]:
     return new_key, jnp.where(keep, x + scale * noise, x)
 
 
-_XN = jnp.linspace(-1.0, 1.0, 8)
+# x is 2-D (the task says "each element of x", of any shape): noise or a mask drawn with the
+# shape (len(x),) or (x.size,) fails. One shape for every case: each new shape costs eager
+# compilations of every draw.
+_XN = jnp.linspace(-1.0, 1.0, 8).reshape(4, 2)
 NOISE_CASES = (
     probes.case(jax.random.key(0), _XN, 0.5),
     probes.case(jax.random.key(1), _XN, 0.5),
@@ -119,8 +122,10 @@ register(Exercise(
             hint="Split the key you are given into three, in the order the task gives: the key "
             "to return, the key for the noise, the key for the mask.",
         ),
+        # Traced only: the trace sees every reuse inside the function (an eager run under
+        # jax.debug_key_reuse compiles every draw again, a third of the check's time).
         probes.no_key_reuse(
-            "add_noise", NOISE_CASES[:1],
+            "add_noise", NOISE_CASES[:1], eager=False,
             hint="A key was used twice: each draw needs a key of its own, and the key you "
             "return must not be one you drew with.",
         ),

@@ -261,6 +261,13 @@ def fit_step_unpacks_values(params, x, y, lr):  # w, b by position: the keys may
     return {"w": w - lr * grad_w, "b": b - lr * grad_b}, loss
 
 
+def add_noise_draws_len(key, x, scale):  # (len(x),): the shape of a 1-D x only
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    noise = jax.random.normal(noise_key, (len(x),))
+    keep = jax.random.bernoulli(mask_key, 0.5, (len(x),))
+    return new_key, jnp.where(keep, x + scale * noise, x)
+
+
 CASES = [
     wrong("14.1", "inputs-unchanged", fit_step_in_place),
     wrong("14.1", "matches-reference", fit_step_global_lr),
@@ -296,6 +303,7 @@ CASES = [
     wrong("14.2", "matches-reference", add_noise_nested_splits),
     wrong("14.2", "matches-reference", add_noise_mask_from_noise),
     wrong("14.2", "matches-reference", add_noise_randint_mask),
+    wrong("14.2", "matches-reference", add_noise_draws_len),
     right("14.2", add_noise_uniform_below_half),
     right("14.2", add_noise_star_unpack),
 ]
