@@ -193,6 +193,9 @@ CLIP_NORM_CASES = (
     probes.case(jnp.array([[1.0, 2.0, 2.0], [0.0, 4.0, 0.0]]), jnp.float32(2.0)),
     probes.case(jnp.array([6.0, 8.0]), 2),  # a Python int max_norm
     probes.case(jnp.array([3.0, 4.0]), 4.96),  # norm 5, just above max_norm: scaled by 0.992
+    # values without a short binary form (norm 4.5503…): a norm summed in float16 or a result
+    # rounded to a few decimals is off by more than the tolerance
+    probes.case(jnp.array([[0.1234, -2.7183, 1.618], [0.5772, 3.1416, -0.6931]]), 1.7),
 )
 
 register(Exercise(

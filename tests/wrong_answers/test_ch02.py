@@ -730,6 +730,34 @@ def count_traces_python_scalars_weak(f, calls):
     return len(keys)
 
 
+def clip_norm_half_precision_norm(g, max_norm):
+    # The sum of squares in float16 "to save memory": a norm off by 1e-4 of itself.
+    norm = jnp.sqrt(jnp.sum(g.astype(jnp.float16) ** 2)).astype(g.dtype)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_rounded(g, max_norm):
+    # Rounded "for readable logs": exact on the cases with short decimal values only.
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return jnp.round(jnp.where(norm > max_norm, g * (max_norm / norm), g), 4)
+
+
+def clip_norm_large_epsilon(g, max_norm):
+    # An epsilon of 1e-3 against division by zero changes every scaled result.
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return g * jnp.minimum(1.0, max_norm / (norm + 1e-3))
+
+
+def clip_norm_lax_cond(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return lax.cond(norm > max_norm, lambda: g * (max_norm / norm), lambda: g)
+
+
+def clip_norm_rsqrt(g, max_norm):
+    squared = jnp.sum(jnp.square(g))
+    return jnp.where(squared > max_norm**2, g * (max_norm * lax.rsqrt(squared)), g)
+
+
 CASES = [
     wrong("2.1", "matches-reference", count_traces_new_wrapper_per_call),
     wrong("2.1", "matches-reference", count_traces_by_shape),
@@ -811,6 +839,11 @@ CASES = [
     right("2.2", clip_norm_select),
     right("2.2", clip_norm_squared_compare),
     right("2.2", clip_norm_tree),
+    wrong("2.2", "matches-reference", clip_norm_half_precision_norm),
+    wrong("2.2", "matches-reference", clip_norm_rounded),
+    wrong("2.2", "matches-reference", clip_norm_large_epsilon),
+    right("2.2", clip_norm_lax_cond),
+    right("2.2", clip_norm_rsqrt),
 ]
 
 test_known_answer = parametrize(CASES)
