@@ -15,7 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from purestate import probes
-from purestate.probes import case
+from purestate.compare import changed
+from purestate.probes import Probe, ProbeFailure, case, signature_text
 from purestate.registry import Exercise, register
 
 
@@ -535,7 +536,7 @@ def _augment_noise(args: tuple[Any, ...], result: Any) -> str | None:
     parts, problem = _decompose(args, result)
     if problem:
         return problem
-    noise, _ = parts
+    noise, flips = parts
     mean = float(noise.mean())
     rms = float(np.sqrt(np.mean(noise.astype(np.float64) ** 2)))
     if abs(mean) > 5.3 * AUGMENT_NOISE / np.sqrt(noise.size):
@@ -547,6 +548,28 @@ def _augment_noise(args: tuple[Any, ...], result: Any) -> str | None:
         return (
             f"every element of example {int(np.argmax(flat))} got the same noise: draw one value per "
             "element, not one per example"
+        )
+    return _flip_noise_dependence(noise, flips)
+
+
+# The flips and the noise of a right answer are independent: in each of the 32 positions, the
+# mean noise of the reversed examples minus that of the others is normal with standard
+# deviation 0.1 * sqrt(1/k + 1/(512 - k)) (k reversed; k is within 0.117 * 512 of 256 once
+# the flip-rate probe passes). More than 6 of those in any position: probability below
+# 32 * 2.0e-9 = 6.4e-8. A flip decided by the sign of the example's first noise value (what
+# one key drawn twice gives) moves that position's difference by about 0.16, 18 of them.
+def _flip_noise_dependence(noise: np.ndarray, flips: np.ndarray) -> str | None:
+    k = int(flips.sum())
+    if k == 0 or k == flips.size:
+        return None
+    spread = AUGMENT_NOISE * np.sqrt(1.0 / k + 1.0 / (flips.size - k))
+    gap = noise[flips].astype(np.float64).mean(axis=0) - noise[~flips].astype(np.float64).mean(axis=0)
+    worst = int(np.argmax(np.abs(gap)))
+    if abs(gap[worst]) > 6.0 * spread:
+        return (
+            f"the noise depends on the flip: at position {worst}, the mean noise of the reversed "
+            f"examples differs from that of the others by {gap[worst]:+.3f} (independent draws differ "
+            f"by about {spread:.3f}); draw the flip and the noise from different keys"
         )
     return None
 
@@ -568,6 +591,24 @@ def _augment_rows_independent(args: tuple[Any, ...], result: Any) -> str | None:
     if flips.all() or not flips.any():
         return f"all {flips.size} examples made the same flip decision: they share one key"
     return None
+
+
+def _augment_varies_with_key(answer: probes.Answer) -> None:
+    """Two keys give two results, and the flips differ too (equal with probability 2**-512)."""
+    for make_a, make_b in AUGMENT_KEY_PAIRS:
+        a = answer.call("augment_batch", *make_a())
+        b = answer.call("augment_batch", *make_b())
+        if changed(a, b) is None:
+            raise ProbeFailure(
+                f"{signature_text('augment_batch', answer.augment_batch, make_a())} and "
+                f"{signature_text('augment_batch', answer.augment_batch, make_b())} returned the same result"
+            )
+        flips = [r[1] if isinstance(r, (tuple, list)) and len(r) == 2 else None for r in (a, b)]
+        if all(f is not None for f in flips) and changed(np.asarray(flips[0]), np.asarray(flips[1])) is None:
+            raise ProbeFailure(
+                f"two different keys reversed the same examples (all {np.size(flips[0])} flip "
+                "decisions equal): the flips must be drawn from the key, not follow a fixed pattern"
+            )
 
 
 register(Exercise(
@@ -608,7 +649,7 @@ register(Exercise(
         probes.satisfies(
             "augment_batch", AUGMENT_CASES, _augment_noise,
             key="noise-scale",
-            description="the noise is 0.1 times a standard normal, one value per element",
+            description="the noise is 0.1 times a standard normal, one value per element, independent of the flip",
         ),
         probes.globals_unchanged(
             "augment_batch", AUGMENT_SMALL_CASES,
@@ -622,9 +663,12 @@ register(Exercise(
             hint="A value appended to a list inside vmap is a tracer that outlives its trace: return it.",
         ),
         probes.deterministic("augment_batch", AUGMENT_SMALL_CASES),
-        probes.varies_with(
-            "augment_batch", AUGMENT_KEY_PAIRS,
-            description="different keys give different results",
+        Probe(
+            "varies-with-input",
+            "different keys give different results, and different flips",
+            _augment_varies_with_key,
+            hint="The result should change when that argument changes: derive everything random "
+            "from the key you are given, the flips too.",
         ),
         probes.inputs_unchanged("augment_batch", AUGMENT_SMALL_CASES),
     ),

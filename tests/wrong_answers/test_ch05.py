@@ -846,6 +846,56 @@ def batch_dropout_jitted(key, xs, rate):
     return jnp.where(keep, xs / (1 - rate), 0.0)
 
 
+def augment_batch_flip_from_noise_sign(key, images):
+    # One key per example, one draw: the flip is read off the first noise value, so an
+    # example is reversed exactly when that value is negative (the buggy version's coupling,
+    # without a key used twice).
+    def one(example_key, image):
+        noise = jax.random.normal(example_key, image.shape)
+        flip = noise[0] < 0
+        return jnp.where(flip, image[::-1], image) + 0.1 * noise, flip
+
+    return jax.vmap(one)(jax.random.split(key, images.shape[0]), jnp.asarray(images))
+
+
+def augment_batch_flipped_noise_sign(key, images):
+    # Independent keys, but the first noise value's sign is then tied to the flip "so the
+    # report can double-check it".
+    images = jnp.asarray(images)
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, images.shape[:1])
+    noise = jax.random.normal(noise_key, images.shape)
+    noise = noise.at[:, 0].set(jnp.where(flipped, -1.0, 1.0) * jnp.abs(noise[:, 0]))
+    return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
+def augment_batch_alternating_flips(key, images):
+    # "Probability 1/2" as every other example: the same examples are reversed for every key.
+    images = jnp.asarray(images)
+    flipped = jnp.arange(images.shape[0]) % 2 == 1
+    noise = jax.random.normal(key, images.shape)
+    return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
+def augment_batch_noise_before_flip(key, images):
+    # Noise first, then the (noisy) example reversed: the same distribution.
+    images = jnp.asarray(images)
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, images.shape[:1])
+    noisy = images + 0.1 * jax.random.normal(noise_key, images.shape)
+    return jnp.where(flipped[:, None], jnp.flip(noisy, axis=1), noisy), flipped
+
+
+def augment_batch_uniform_coins(key, images):
+    keys = jax.random.split(key, 2 * images.shape[0]).reshape(images.shape[0], 2)
+
+    def one(pair, image):
+        flip = jax.random.uniform(pair[0]) < 0.5
+        return jnp.where(flip, jnp.flip(image), image) + 0.1 * jax.random.normal(pair[1], image.shape), flip
+
+    return jax.vmap(one)(keys, jnp.asarray(images))
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -975,6 +1025,11 @@ CASES = [
     right("5.5", augment_batch_randint),
     wrong("5.3", "globals-unchanged", histogram_io_callback),
     right("5.2", batch_dropout_jitted),
+    wrong("5.5", "noise-scale", augment_batch_flip_from_noise_sign),
+    wrong("5.5", "noise-scale", augment_batch_flipped_noise_sign),
+    wrong("5.5", "varies-with-input", augment_batch_alternating_flips),
+    right("5.5", augment_batch_noise_before_flip),
+    right("5.5", augment_batch_uniform_coins),
 ]
 
 MULTI_DEVICE_CASES = [
