@@ -599,6 +599,63 @@ def is_traced(x):
         return x * 2
     return x * 3
 
+def scale_all_inplace(arrays, s):
+    """NumPy arrays scaled in place (under jax.jit, `a *= s` only rebinds `a`)."""
+    for a in arrays:
+        a *= s
+    return jnp.stack(arrays)
+
+
+def pick_random_row(x):
+    i = np.random.randint(0, x.shape[0])  # two calls may agree: the doctor calls again
+    return x[i]
+
+
+_generator = np.random.default_rng(0)
+
+
+def generator_noise(x):
+    return x + _generator.normal(size=x.shape).astype(np.float32)
+
+
+class Scaled:
+    def __init__(self):
+        self.factor = 2.0
+
+    @functools.partial(jax.jit, static_argnums=0)
+    def apply(self, x):
+        return x * self.factor
+
+
+scaled = Scaled()
+
+
+def fold_in_twice(key, x):
+    a = jax.random.normal(jax.random.fold_in(key, 0), x.shape)
+    b = jax.random.normal(jax.random.fold_in(key, 0), x.shape)
+    return x + a - b
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenScaler:
+    factor: float
+
+    def __call__(self, x):
+        return x * self.factor
+
+
+_unused_generator = np.random.default_rng(1)
+
+
+def noise_if_asked(x, noisy=False):
+    return x + _unused_generator.normal() if noisy else x * 2
+
+
+def fold_in_steps(key, x):
+    a = jax.random.normal(jax.random.fold_in(key, 0), x.shape)
+    return x + a + jax.random.normal(jax.random.fold_in(key, 1), x.shape)
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -663,6 +720,11 @@ BUGGY = [
     ("not-traceable", item_then_log, V3),
     ("not-traceable", jitted_branch, V3),
     ("mutates-input", zero_first, V3),
+    ("mutates-input", scale_all_inplace, lambda: ([np.ones(2), np.ones(2)], 0.5)),
+    ("not-deterministic", pick_random_row, lambda: (jnp.arange(16.0).reshape(8, 2),)),
+    ("not-deterministic", generator_noise, V3),
+    ("bakes-global", scaled.apply, V3),
+    ("reuses-key", fold_in_twice, lambda: (jax.random.key(0), jnp.ones(3))),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}
@@ -695,4 +757,7 @@ CLEAN = [
     (walk_step, lambda: (WalkState(jnp.zeros(2), jax.random.key(0)), 0.5)),
     (jax.jit(jax.vmap(relu_where)), lambda: (jnp.ones((2, 3)),)),
     (jax.jit(jax.grad(lambda w: jnp.sum(w**2))), lambda: (jnp.ones(2),)),
+    (FrozenScaler(2.0), V3),
+    (noise_if_asked, V3),
+    (fold_in_steps, lambda: (jax.random.key(0), jnp.ones(3))),
 ]

@@ -34,6 +34,7 @@ import io
 import logging
 import re
 import threading
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -97,6 +98,10 @@ class Examination:
         self.user_jit = outside.is_jit_wrapped(fn)
         # one layer only: jax.jit(jax.vmap(f)) is checked as jax.vmap(f), not as f
         self.base = fn.__wrapped__ if self.user_jit else fn
+        if self.user_jit and isinstance(fn, types.MethodType):
+            # a jitted method reached through its object (static_argnums=0 on self): the
+            # function inside the jit, bound to the same object
+            self.base = types.MethodType(fn.__func__.__wrapped__, fn.__self__)
         self.original = original
         self.reach = reach
         self.name = name
@@ -146,6 +151,7 @@ class Examination:
         self.third_call = arglib.perturbed(second, scalars_static=False)
         before = _argument_states(first)
         state_before = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
+        generator_states = self.reach.generator_states()
         try:
             with captured() as out1:
                 result1 = self.call(self.fn, first)
@@ -160,6 +166,20 @@ class Examination:
         changed = [label for label in sorted(set(state_before) | set(state_after))
                    if state_before.get(label, _MISSING) != state_after.get(label, _MISSING)]
         self.random_state = [label for label in changed if "random state" in label]
+        if changed and self.reach.generators:
+            # a generator object of the reader's (np.random.default_rng(0) in a global): what
+            # changes with its state alone is a draw, like one from NumPy's global generator
+            drawn = self.reach.generator_states()
+            self.reach.set_generator_states(generator_states)
+            try:
+                state_rewound = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
+            finally:
+                self.reach.set_generator_states(drawn)
+            before_of = lambda label: state_before.get(label, _MISSING)  # noqa: E731
+            # (a generator's fingerprint differs on every read: compared as text)
+            changed = [label for label in changed if not _same_state(before_of(label), state_after.get(label))]
+            self.random_state += [label for label in changed if label not in self.random_state
+                                  and _same_state(before_of(label), state_rewound.get(label, _MISSING))]
         changed = [label for label in changed if label not in self.random_state]
         if changed:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
@@ -175,6 +195,10 @@ class Examination:
             return True
         self.eager_output2 = out2()
         found = arglib.difference(result1, result2, rtol=SAME_RTOL, atol=SAME_ATOL)
+        if not found and self.random_state:
+            # a draw from a global generator that happened to agree twice (an index drawn
+            # from a few): a few more calls with equal arguments
+            found = self._more_calls(result1)
         drew = (f" (each call drew from {' and '.join(self.random_state)})" if self.random_state else "")
         if found:
             self.add("not-deterministic", f"two calls of `{self.name}` with equal arguments returned "
@@ -185,6 +209,18 @@ class Examination:
         if self.user_jit:
             self.side_effects(self.eager_output, self.eager_output2, f"`{self.name}`")
         return True
+
+    def _more_calls(self, result: Any, count: int = 6) -> str | None:
+        for _ in range(count):
+            try:
+                with captured():
+                    again = self.call(self.fn, arglib.private_copy(*self.original))
+            except (Exception, SystemExit):
+                return None
+            found = arglib.difference(result, again, rtol=SAME_RTOL, atol=SAME_ATOL)
+            if found:
+                return found
+        return None
 
     def plain_call_failed(self, error: BaseException) -> None:
         """The first plain call raised: name the kind when the error says what it is."""
@@ -267,7 +303,17 @@ class Examination:
                                    f"in value ({again} more trace(s); traced: {', '.join(names)})")
         if not self.has("not-deterministic"):
             found = arglib.difference(self.eager_result, result, rtol=RTOL, atol=ATOL)
-            if found:
+            if found and self.has("mutates-input"):
+                # the same mistake: the in-place update that NumPy does and a JAX array (a
+                # tracer) cannot, so the traced function computes something else
+                for index, finding in enumerate(self.findings):
+                    if finding.kind == "mutates-input":
+                        text = finding.message.replace(
+                            "\nFix:", f"\nUnder jax.jit, where arrays cannot change in place, it returned "
+                                      f"{found.split(' then ', 1)[-1]} instead of {found.split(' then ', 1)[0]}\nFix:", 1)
+                        self.findings[index] = Finding(finding.kind, text)
+                        break
+            elif found:
                 self.add("jit-differs", f"`{self.name}` and `jax.jit({self.name})` returned different results "
                                         f"for equal arguments: {found.replace(' then ', ' eagerly, ', 1)} under "
                                         "jit")
@@ -326,6 +372,15 @@ class Examination:
                      else _constant_seeds(traced.jaxpr))
         except Exception:
             self.primitives, seeds = set(), []
+        try:
+            folded = [] if self.has("not-deterministic") else _repeated_fold_ins(traced.jaxpr)
+        except Exception:
+            folded = []
+        if folded and not seeds:
+            self.add("reuses-key", f"`{self.name}` folds the same number ({folded[0]}) into the same key twice "
+                                   "(jax.random.fold_in(key, n) with an equal n) and uses both results: they "
+                                   "are one key, so both draws are the same numbers. Fold in different numbers, "
+                                   "or split the key")
         if seeds:
             self.add("reuses-key", f"`{self.name}` makes its PRNG key from the constant seed {seeds[0]} "
                                    "(jax.random.key or PRNGKey of a literal, inside the function): every "
@@ -623,6 +678,15 @@ def compilations() -> Iterator[Callable[[], list[tuple[str, str]]]]:
 # small helpers --------------------------------------------------------------------------
 
 
+def _same_state(a: Any, b: Any) -> bool:
+    """Equal fingerprints; a generator's state is a new dict on each read, so its
+    fingerprint is compared as text."""
+    try:
+        return a == b or repr(a) == repr(b)
+    except Exception:
+        return False
+
+
 def _donated(value: Any) -> bool:
     try:
         return any(isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer) and leaf.is_deleted()
@@ -792,6 +856,43 @@ def _constant_seeds(closed: Any) -> list[Any]:
                 literal = eqn.invars[0] if eqn.invars else None
                 if type(literal).__name__ == "Literal":
                     found.append(getattr(literal, "val", literal))
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub)
+
+    visit(getattr(closed, "jaxpr", closed))
+    return found
+
+
+def _repeated_fold_ins(closed: Any) -> list[str]:
+    """Numbers folded twice into one key within one program (both results used): the
+    same new key twice, which ``jax.debug_key_reuse`` does not see."""
+    found: list[str] = []
+
+    def visit(jaxpr: Any) -> None:
+        source: dict[Any, Any] = {}  # a converted variable → the variable it came from
+        used: set[Any] = set()
+        for eqn in jaxpr.eqns:
+            used.update(v for v in eqn.invars if type(v).__name__ != "Literal")
+        used.update(v for v in jaxpr.outvars if type(v).__name__ != "Literal")
+        seen: dict[Any, Any] = {}
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "convert_element_type" and type(eqn.invars[0]).__name__ != "Literal":
+                source[eqn.outvars[0]] = source.get(eqn.invars[0], eqn.invars[0])
+            if eqn.primitive.name == "random_fold_in" and len(eqn.invars) == 2:
+                key, data = eqn.invars
+                if type(data).__name__ == "Literal":
+                    what: Any = ("literal", repr(np.asarray(data.val).tolist()))
+                    shown = what[1]
+                else:
+                    what = ("var", source.get(data, data))
+                    shown = "a traced number"
+                if type(key).__name__ == "Literal" or eqn.outvars[0] not in used:
+                    continue
+                signature = (key, what)
+                if signature in seen:
+                    found.append(shown)
+                else:
+                    seen[signature] = eqn
             for sub in jax.extend.core.jaxprs_in_params(eqn.params):
                 visit(sub)
 

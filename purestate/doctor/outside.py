@@ -124,6 +124,7 @@ class Reach:
         self.functions: set[int] = set()
         self.code_names: set[str] = set()  # names of the reader's functions, inner ones included
         self.modules: list[types.ModuleType] = []  # the reader's modules it reaches
+        self.generators: list[Any] = []  # NumPy and Python generator objects it reaches
         self._keep: list[Any] = []  # keeps walked objects alive, so ids stay unique
         # the global generators of NumPy and Python: the calls may draw from them
         self.saved.append(("rng", np.random.get_state(), _python_random().getstate()))
@@ -271,6 +272,13 @@ class Reach:
         self.budget -= 1
         if self.budget < 0 or depth > _MAX_DEPTH or value is None:
             return
+        if _is_generator(value):
+            if id(value) not in self.seen:
+                self.seen.add(id(value))
+                self._keep.append(value)
+                self.generators.append(value)
+                self.saved.append(("generator", value, _generator_state(value)))
+            return
         if isinstance(value, (bool, int, float, complex, str, bytes, jax.Array)) or inspect.ismodule(value):
             if is_key_array(value):
                 self._key(f"the closed-over variable {path}" if path else "a key", value)
@@ -314,6 +322,9 @@ class Reach:
         if _is_library(type(value)) and type(value) is not types.SimpleNamespace:
             return
         attributes = getattr(value, "__dict__", None)
+        params = getattr(type(value), "__dataclass_params__", None)
+        if params is not None and getattr(params, "frozen", False):
+            spots = False  # a frozen dataclass's numbers are fixed for its life, like a closure's
         if isinstance(attributes, dict):
             self._record_dict(attributes)
             for attr, item in list(attributes.items()):
@@ -341,6 +352,13 @@ class Reach:
     def _record_dict(self, mapping: dict[Any, Any]) -> None:
         self.saved.append(("dict", mapping, dict(mapping)))
 
+    def generator_states(self) -> list[Any]:
+        return [_generator_state(g) for g in self.generators]
+
+    def set_generator_states(self, states: list[Any]) -> None:
+        for generator, state in zip(self.generators, states):
+            _restore(("generator", generator, state))
+
     # restoring ----------------------------------------------------------------------------
 
     def restore(self) -> None:
@@ -361,9 +379,32 @@ def _python_random() -> Any:
     return random
 
 
+def _is_generator(value: Any) -> bool:
+    """A random generator object of NumPy's or Python's (``np.random.default_rng(0)``)."""
+    import random
+
+    return isinstance(value, (np.random.Generator, np.random.RandomState, random.Random))
+
+
+def _generator_state(generator: Any) -> Any:
+    if isinstance(generator, np.random.Generator):
+        return generator.bit_generator.state
+    if isinstance(generator, np.random.RandomState):
+        return generator.get_state()
+    return generator.getstate()
+
+
 def _restore(record: tuple[Any, ...]) -> None:
     kind = record[0]
-    if kind == "rng":
+    if kind == "generator":
+        _, generator, state = record
+        if isinstance(generator, np.random.Generator):
+            generator.bit_generator.state = state
+        elif isinstance(generator, np.random.RandomState):
+            generator.set_state(state)
+        else:
+            generator.setstate(state)
+    elif kind == "rng":
         np.random.set_state(record[1])
         _python_random().setstate(record[2])
     elif kind == "global":
