@@ -276,6 +276,9 @@ SMOOTH_CASES = (
     case(_f32(3.0), _f32(-1.0), 1.0),  # weight 1: the level jumps to the reading
     # NumPy arrays can be changed in place: `level += …` would change the caller's array
     case(np.array([1.0, -3.0], np.float32), np.array([2.0, 2.0], np.float32), np.float32(0.5)),
+    # values and a weight without a short binary or decimal form: a weight rounded (to a few
+    # decimals, to float16) or a level kept in half precision is off by more than the tolerance
+    case(jnp.array([0.1234, -2.7183]), jnp.array([3.1416, 0.5772]), 0.3141),
 )
 
 SMOOTH_SAME_SHAPES = (

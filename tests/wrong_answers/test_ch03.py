@@ -782,6 +782,25 @@ def update_state_logs(value, increment):
     return value + increment
 
 
+def smooth_weight_in_half_precision(level, reading, weight):
+    # The weight cast to float16 "since it is only a fraction": 0.3141 becomes 0.31396.
+    return level + jnp.asarray(weight, jnp.float16) * (reading - level)
+
+
+def smooth_rounded_weight(level, reading, weight):
+    # The weight rounded to a percent, as a UI slider would show it.
+    return level + jnp.round(weight, 2) * (reading - level)
+
+
+def smooth_bfloat16_level(level, reading, weight):
+    # The level kept in bfloat16 "to save memory", handed back as float32.
+    return (level + weight * (reading - level)).astype(jnp.bfloat16).astype(jnp.float32)
+
+
+def smooth_convex_combination(level, reading, weight):
+    return (1.0 - weight) * level + weight * reading
+
+
 CASES = [
     # donating answers come first: the answers after them show that the cases survive
     wrong("3.1", "inputs-unchanged", update_state_donates),
@@ -912,6 +931,10 @@ CASES = [
     right("3.4", smooth_cond),
     right("3.4", smooth_plain_object),
     right("3.4", smooth_nested_where),
+    wrong("3.4", "matches-reference", smooth_weight_in_half_precision),
+    wrong("3.4", "matches-reference", smooth_rounded_weight),
+    wrong("3.4", "matches-reference", smooth_bfloat16_level),
+    right("3.4", smooth_convex_combination),
 ]
 
 test_known_answer = parametrize(CASES)
