@@ -841,6 +841,11 @@ def jitted_meter_update(meter, x):
     return dataclasses.replace(meter, peak=jnp.maximum(x, DECAY * meter.peak), count=meter.count + 1)
 
 
+def rounded_dt_step(p, dt):
+    # dt rounded to a hundredth "to keep the simulation's clock tidy".
+    return dataclasses.replace(p, position=p.position + jnp.round(dt, 2) * p.velocity)
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
     wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
@@ -928,6 +933,7 @@ CASES = [
     right("6.3", weak_count_meter_init, meter_update),
     right("6.3", uint32_meter_init, meter_update),
     right("6.3", meter_init, jitted_meter_update),
+    wrong("6.2", "matches-reference", FrozenParticle, rounded_dt_step),
 ]
 
 test_known_answer = parametrize(CASES)
