@@ -656,6 +656,36 @@ def fold_in_steps(key, x):
     return x + a + jax.random.normal(jax.random.fold_in(key, 1), x.shape)
 
 
+class Linear:
+    """A layer object that is never changed: its method reads `self`, its first argument."""
+
+    def __init__(self):
+        self.w = jnp.array([1.0, 2.0, 3.0])
+        self.b = jnp.float32(0.5)
+
+    def __call__(self, x):
+        return self.w * x + self.b
+
+    def apply(self, x):
+        return jnp.tanh(self(x))
+
+
+linear = Linear()
+
+
+class StepCounter:
+    def __init__(self):
+        self.count = 0
+        self.w = jnp.ones(3)
+
+    def step(self, x):
+        self.count += 1
+        return self.w * x
+
+
+step_counter = StepCounter()
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -725,6 +755,7 @@ BUGGY = [
     ("not-deterministic", generator_noise, V3),
     ("bakes-global", scaled.apply, V3),
     ("reuses-key", fold_in_twice, lambda: (jax.random.key(0), jnp.ones(3))),
+    ("writes-outside", step_counter.step, V3),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}
@@ -760,4 +791,6 @@ CLEAN = [
     (FrozenScaler(2.0), V3),
     (noise_if_asked, V3),
     (fold_in_steps, lambda: (jax.random.key(0), jnp.ones(3))),
+    (linear, V3),
+    (linear.apply, V3),
 ]

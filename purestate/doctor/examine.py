@@ -21,7 +21,9 @@ there, and a time limit can stop it. In order:
 5. where keys are in reach, a trace under ``jax.debug_key_reuse(True)``, plain calls for
    keys outside the arguments, and the returned key fed back in: ``reuses-key``;
 6. each number or array the function reads from outside its arguments, changed and put
-   back: ``bakes-global`` when the plain function sees the change and the jitted one does not.
+   back: ``bakes-global`` when the plain function sees the change and the jitted one does not
+   (a method's object is its argument ``self``, probed only when the reader's own ``jax.jit``
+   keeps it static; a frozen dataclass's fields and a factory's closed-over numbers are fixed).
 
 A step that cannot run on a function is skipped; the others still run.
 """

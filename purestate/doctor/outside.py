@@ -138,13 +138,19 @@ class Reach:
     # walking ------------------------------------------------------------------------------
 
     def _callable(self, fn: Any, depth: int) -> None:
+        # The object of a method (or a callable object) is the function's first argument,
+        # `self`: its numbers are data the caller hands over, not globals, unless the
+        # reader's own jax.jit keeps the object static (static_argnums=0, jax.jit(obj.method)),
+        # where a changed attribute is truly stale. Writes to it are still writes.
+        jitted = False
         for _ in range(10):
+            jitted = jitted or is_jit_wrapped(fn)
             if isinstance(fn, functools.partial):
                 self._value(fn.args, "", depth + 1, spots=False)
                 self._value(fn.keywords, "", depth + 1, spots=False)
                 fn = fn.func
             elif isinstance(fn, types.MethodType):
-                self._value(fn.__self__, "self", depth + 1)
+                self._value(fn.__self__, "self", depth + 1, spots=jitted or is_jit_wrapped(fn.__func__))
                 fn = fn.__func__
             elif not isinstance(fn, (types.FunctionType, type)) and callable(getattr(fn, "__wrapped__", None)):
                 fn = fn.__wrapped__
@@ -155,7 +161,8 @@ class Reach:
         elif isinstance(fn, type):
             self._class(fn, depth)
         elif not _is_library(type(fn)):
-            self._value(fn, "self", depth + 1)  # a callable object: its attributes, its class
+            # a callable object: its attributes, its class
+            self._value(fn, "self", depth + 1, spots=jitted)
             call = getattr(type(fn), "__call__", None)
             if isinstance(call, types.FunctionType):
                 self._function(call, depth + 1)
