@@ -654,6 +654,40 @@ def lif_python_float_start(xs, decay, threshold):
     return lax.scan(step, 0.0, xs)
 
 
+# 9.3 · a potential kept in half precision, a spike on either side ---------------------------
+
+
+def lif_float16_potential(xs, decay, threshold):
+    # Keeps the potential in float16 "to save memory": exact on binary fractions only.
+    def step(v, x):
+        v = (decay * v + x).astype(jnp.float16)
+        spike = v > threshold
+        return jnp.where(spike, jnp.float16(0.0), v), spike
+
+    v, spikes = lax.scan(step, jnp.float16(0.0), xs)
+    return v.astype(jnp.float32), spikes
+
+
+def lif_spikes_on_abs(xs, decay, threshold):
+    # Fires when the potential is far from 0 on either side: not the model asked for.
+    def step(v, x):
+        v = decay * v + x
+        spike = jnp.abs(v) > threshold
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_reset_times_not_spike(xs, decay, threshold):
+    # Right: the reset as a product with the negated spike.
+    def step(v, x):
+        v = decay * v + x
+        spike = v > threshold
+        return v * ~spike, spike
+
+    return lax.scan(step, jnp.zeros((), jnp.float32), xs)
+
+
 CASES = [
     wrong("9.1", "constant-program-size", rnn_python_loop),
     wrong("9.1", "uses-loop-primitive", rnn_python_loop, label="rnn_python_loop_no_primitive"),
@@ -731,6 +765,9 @@ CASES = [
     right("9.3", lif_heaviside),
     right("9.3", lif_while),
     right("9.3", lif_python_float_start),
+    wrong("9.3", "matches-reference", lif_float16_potential),
+    wrong("9.3", "matches-reference", lif_spikes_on_abs),
+    right("9.3", lif_reset_times_not_spike),
 ]
 
 test_known_answer = parametrize(CASES)
