@@ -266,13 +266,15 @@ def _params(scale: float = 0.5) -> dict:
 
 # Batches of 8 and 5 examples (a hard-coded `/ 8` fails); large residuals in the first batch,
 # so the gradient's norm is far above 1 and clipping matters, small ones later (below 1).
-# The threaded runs take 9 steps: the schedule halves the learning rate every 4 steps.
+# The first threaded run takes 33 steps: the schedule halves the learning rate every 4 steps,
+# down to 0.1 / 256 at the last, so a schedule with a floor (`end_value=1e-3`, reached at
+# step 28) fails there, as a staircase or a late start fails early.
 _BATCH_BIG, _BATCH_SMALL = _batch(8, scale=2.0, shift=3.0), _batch(5)
 _BATCH_A, _BATCH_B = _batch(8), _batch(8, shift=0.5)
 TRAIN_RUNS = {
     "first step": (case(_params(), [_BATCH_BIG]), case(_params(), [_BATCH_SMALL])),
     "steps": (
-        case(_params(), [_BATCH_BIG] + [_BATCH_A, _BATCH_B] * 4),
+        case(_params(), [_BATCH_BIG] + [_BATCH_A, _BATCH_B] * 16),
         case(_params(2.0), [_BATCH_B, _BATCH_A] * 3),
         # Large weights: Adam's steps stay about the learning rate, while a weight decay
         # (optax.adamw's default 1e-4) adds lr * 1e-4 * w, 1e-4 or more here: the steps taken
@@ -322,7 +324,7 @@ register(Exercise(
         ),
         Probe(
             "state-threaded",
-            "nine jitted steps, each given the optimizer state the previous one returned, match "
+            "33 jitted steps, each given the optimizer state the previous one returned, match "
             "the reference, and so does every step they take (Adam's moments and the schedule's "
             "step count carried over)",
             _matches(_compute_train, "steps", _expected_train, "over many steps", ("losses", "params", "steps taken")),
@@ -331,7 +333,7 @@ register(Exercise(
                 "the state the next step needs. Return the new state that `update` gave you, never "
                 "make a fresh one inside the step, and keep no step count of your own. If only the "
                 "steps taken differ, slightly: the optimizer is not exactly the task's (a schedule "
-                "with steps, a weight decay as in `optax.adamw`)."
+                "with steps or a floor, a weight decay as in `optax.adamw`)."
             ),
         ),
         Probe(

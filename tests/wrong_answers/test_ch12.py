@@ -176,6 +176,14 @@ by_pieces = optax.chain(
     optax.clip_by_global_norm(1.0), optax.scale_by_adam(), optax.scale_by_schedule(schedule), optax.scale(-1.0)
 )
 
+floored = optax.chain(  # a schedule that stops at a floor: right for the first 27 steps
+    optax.clip_by_global_norm(1.0),
+    optax.adam(optax.exponential_decay(0.1, transition_steps=4, decay_rate=0.5, end_value=1e-3)),
+)
+per_step_rate = optax.chain(  # right: the same smooth schedule, as a rate per step
+    optax.clip_by_global_norm(1.0), optax.adam(optax.exponential_decay(0.1, transition_steps=1, decay_rate=0.5**0.25))
+)
+
 
 def init_by_hand(params):
     zeros = jax.tree.map(jnp.zeros_like, params)
@@ -219,6 +227,8 @@ CASES = [
     right("12.1", injected.init, make_step(injected), label="inject_hyperparams"),
     right("12.1", by_pieces.init, make_step(by_pieces), label="scale_by_adam-chain"),
     right("12.1", init_by_hand, train_step_by_hand),
+    wrong("12.1", "state-threaded", floored.init, make_step(floored), label="schedule-with-floor"),
+    right("12.1", per_step_rate.init, make_step(per_step_rate), label="per-step-decay-rate"),
 ]
 
 # 12.2 · train_step(model, state, x, y) ----------------------------------------------------
