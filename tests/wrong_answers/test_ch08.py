@@ -853,4 +853,61 @@ CASES = [
     right("8.3", accumulate_init, accumulate_update_jitted, label="accumulate_update_jitted_static"),
 ]
 
+
+# 8.3 · round 2: a restart from the current gradient, a count reset at a round number -------
+
+
+def _accumulate_init_int(params, dtype=jnp.int32):
+    return {"total": jax.tree.map(jnp.zeros_like, params), "count": jnp.zeros((), dtype)}
+
+
+def accumulate_update_restarts_at_grad(grads, state, params, lr=0.1, every=4):
+    # After a step the sum "starts again" from this call's gradient: it is counted twice.
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    count = state["count"] + 1
+    move = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(move, p - lr * s / every, p), params, total)
+    total = jax.tree.map(lambda s, g: jnp.where(move, g, s), total, grads)
+    return new_params, {"total": total, "count": count}
+
+
+def accumulate_update_count_reset_at_100(grads, state, params, lr=0.1, every=4):
+    # "Keep the count small": reset at 100, which is not a multiple of every = 3.
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    count = state["count"] + 1
+    move = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(move, p - lr * s / every, p), params, total)
+    total = jax.tree.map(lambda s: jnp.where(move, 0.0, s), total)
+    return new_params, {"total": total, "count": jnp.where(count >= 100, 0, count)}
+
+
+def accumulate_update_running_mean(grads, state, params, lr=0.1, every=4):
+    # Right: each gradient divided by every as it comes in.
+    total = jax.tree.map(lambda s, g: s + g / every, state["total"], grads)
+    count = state["count"] + 1
+    move = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(move, p - lr * s, p), params, total)
+    total = jax.tree.map(lambda s: jnp.where(move, jnp.zeros_like(s), s), total)
+    return new_params, {"total": total, "count": count}
+
+
+def accumulate_update_count_modulo(grads, state, params, lr=0.1, every=4):
+    # Right: the count kept modulo every, so an int8 count never wraps.
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    count = state["count"] + 1
+    move = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(move, p - lr * s / every, p), params, total)
+    total = jax.tree.map(lambda s: s * (1 - move), total)
+    return new_params, {"total": total, "count": (count % every).astype(state["count"].dtype)}
+
+
+CASES += [
+    wrong("8.3", "matches-reference", _accumulate_init_int, accumulate_update_restarts_at_grad),
+    wrong("8.3", "long-run", _accumulate_init_int, accumulate_update_count_reset_at_100),
+    right("8.3", _accumulate_init_int, accumulate_update_running_mean),
+    right("8.3", partial(_accumulate_init_int, dtype=jnp.int8), accumulate_update_count_modulo,
+          label="int8-count-modulo"),
+]
+
+
 test_known_answer = parametrize(CASES)

@@ -602,4 +602,81 @@ CASES += [
     right("10.3", highpass_one_ref),
 ]
 
+
+# Round 2: counts from the input's shape, statistics of the pre-activation, a log of n steps.
+
+
+def dense_counts_inputs(params, x, stats_ref):
+    h = jnp.tanh(x @ params["W"] + params["b"])
+    stats_ref[...] += jnp.stack([jnp.float32(x.size), h.sum(), (h * h).sum()])  # x's elements, not h's
+    return h
+
+
+def dense_stats_before_tanh(params, x, stats_ref):
+    z = x @ params["W"] + params["b"]
+    stats_ref[...] += jnp.stack([jnp.float32(z.size), z.sum(), (z * z).sum()])
+    return jnp.tanh(z)
+
+
+def dense_adds_entry_by_entry(params, x, stats_ref):
+    # Right: three indexed additions.
+    h = jnp.tanh(jnp.dot(x, params["W"]) + params["b"])
+    stats_ref[0] += h.size
+    stats_ref[1] += jnp.sum(h)
+    stats_ref[2] += jnp.sum(h**2)
+    return h
+
+
+def sgd_counts_examples(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(lambda w: jnp.mean((x @ w - y) ** 2))(w)
+    log_ref[...] += jnp.stack([jnp.float32(x.shape[0]), loss])  # examples, not steps
+    return w - 0.1 * grad
+
+
+def sgd_gradient_by_hand(w, x, y, log_ref):
+    # Right: the gradient written out; nothing differentiated, so no stop_gradient needed.
+    residual = x @ w - y
+    log_ref[0] += 1.0
+    log_ref[1] += jnp.mean(residual**2)
+    return w - 0.1 * (2.0 * x.T @ residual / x.shape[0])
+
+
+def highpass_previous_x_from_zero(xs, alpha):
+    # The previous input kept in a Ref that starts at 0 instead of x_0.
+    xs = jnp.asarray(xs)
+    y, previous = jax.new_ref(jnp.zeros((), xs.dtype)), jax.new_ref(jnp.zeros((), xs.dtype))
+
+    def step(carry, x):
+        y[...] = alpha * (y[...] + x - previous[...])
+        previous[...] = x
+        return carry, y[...]
+
+    return jax.lax.scan(step, 0, xs[1:])[1]
+
+
+def highpass_fori_output_ref(xs, alpha):
+    # Right: a fori_loop writing each output into a second Ref.
+    xs = jnp.asarray(xs)
+    y, out = jax.new_ref(jnp.zeros((), xs.dtype)), jax.new_ref(jnp.zeros(xs.shape[0] - 1, xs.dtype))
+
+    def body(i, carry):
+        y[...] = alpha * (y[...] + xs[i + 1] - xs[i])
+        out[i] = y[...]
+        return carry
+
+    jax.lax.fori_loop(0, xs.shape[0] - 1, body, 0)
+    return out[...]
+
+
+CASES += [
+    wrong("10.1", "accumulates", dense_counts_inputs),
+    wrong("10.1", "accumulates", dense_stats_before_tanh),
+    right("10.1", dense_adds_entry_by_entry),
+    wrong("10.2", "steps-and-logs", sgd_counts_examples),
+    right("10.2", sgd_gradient_by_hand),
+    wrong("10.3", "matches-reference", highpass_previous_x_from_zero),
+    right("10.3", highpass_fori_output_ref),
+]
+
+
 test_known_answer = parametrize(CASES)

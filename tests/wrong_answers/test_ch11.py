@@ -354,4 +354,43 @@ CASES += [
     right("11.2", train_copies_first_step_only),
 ]
 
+
+# Round 2.
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_row_in_bfloat16(buffer, step, row):
+    return buffer.at[step % buffer.shape[0]].set(row.astype(jnp.bfloat16))  # "half the memory"
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_lax_rem(buffer, step, row):  # right
+    return buffer.at[jax.lax.rem(step, buffer.shape[0])].set(row)
+
+
+def train_numpy_copy(sgd_step, w, x, y, steps):
+    # Right: np.array copies the caller's w to the host; the first step moves it back.
+    w, losses = np.array(w), []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.asarray(losses)
+
+
+def train_one_step_short(sgd_step, w, x, y, steps):
+    w, losses = jnp.copy(w), []
+    for _ in range(steps - 1):  # "the first step was the copy"
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+CASES += [
+    wrong("11.1", "matches-reference", insert_row_in_bfloat16),
+    right("11.1", insert_lax_rem),
+    right("11.2", train_numpy_copy),
+    wrong("11.2", "results", train_one_step_short),
+]
+
+
 test_known_answer = parametrize(CASES)

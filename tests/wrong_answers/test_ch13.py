@@ -399,4 +399,64 @@ CASES += [
     right("13.2", train_epochs_arange),
 ]
 
+
+# Round 2.
+
+
+def make_train_step_loss_twice(loss_fn, optimizer):
+    # The statistics from a second call of loss_fn: the dropout key is used twice.
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        x, y = batch
+        key = jax.random.fold_in(state["key"], state["step"])
+        loss, grads = jax.value_and_grad(lambda p: loss_fn(p, state["stats"], key, x, y)[0])(state["params"])
+        _, stats = loss_fn(state["params"], state["stats"], key, x, y)
+        updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+        params = jax.tree.map(jnp.add, state["params"], updates)
+        return {**state, "params": params, "stats": stats, "opt_state": opt_state, "step": state["step"] + 1}, loss
+
+    return train_step
+
+
+def make_train_step_unpacked(loss_fn, optimizer):
+    # Right: the state unpacked by name, the batch starred, donate_argnames.
+    @functools.partial(jax.jit, donate_argnames=("state",))
+    def train_step(state, batch):
+        params, stats, opt_state, key, step = (state[k] for k in ("params", "stats", "opt_state", "key", "step"))
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            params, stats, jax.random.fold_in(key, step), *batch
+        )
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = jax.tree.map(jnp.add, params, updates)
+        return {"params": params, "stats": stats, "opt_state": opt_state, "key": key, "step": step + jnp.int32(1)}, loss
+
+    return train_step
+
+
+def train_epochs_fori_inside_scan(train_step, state, batches, epochs):
+    # Right: a fori_loop over the steps, indexing every leaf, inside a scan over arange(epochs).
+    steps = jax.tree.leaves(batches)[0].shape[0]
+
+    def epoch(state, _):
+        first = jax.tree.map(lambda b: b[0], batches)
+        loss_shape = jax.eval_shape(train_step, state, first)[1]
+
+        def body(t, carry):
+            state, losses = carry
+            batch = jax.tree.map(lambda b: jax.lax.dynamic_index_in_dim(b, t, keepdims=False), batches)
+            state, loss = train_step(state, batch)
+            return state, losses.at[t].set(loss)
+
+        return jax.lax.fori_loop(0, steps, body, (state, jnp.zeros((steps,), loss_shape.dtype)))
+
+    return jax.lax.scan(epoch, state, jnp.arange(epochs))
+
+
+CASES += [
+    wrong("13.1", "no-key-reuse", make_train_step_loss_twice),
+    right("13.1", make_train_step_unpacked),
+    right("13.2", train_epochs_fori_inside_scan),
+]
+
+
 test_known_answer = parametrize(CASES)
