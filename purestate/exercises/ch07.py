@@ -336,7 +336,15 @@ def _steps_vary(args: tuple[Any, ...], result: Any) -> str | None:
     # with probability below 2e-8 (so a coin with P(+1) = 0.6 or 2/3 fails), and the
     # correlation of consecutive steps has standard deviation 1/45, 0.35 is 15 of those:
     # false-reject probability below 1e-7 for the two walks.
-    lo, hi = _binomial_bounds(steps.size, 0.5)
+    if steps.size > 10_000:
+        # The 2**18-step walk: the normal approximation of Binomial(n, 1/2) is exact to far
+        # better than its tails here; more than 6 standard deviations (sqrt(n) / 2 = 256, so
+        # a fraction of +1 steps outside 0.5 ± 0.0059) has probability 2e-9. A coin with
+        # P(+1) = 0.48 or 0.55, which the 2048-step walks let through, is 20 or 51 of them away.
+        half_width = 6.0 * math.sqrt(steps.size) / 2.0
+        lo, hi = steps.size / 2.0 - half_width, steps.size / 2.0 + half_width
+    else:
+        lo, hi = _binomial_bounds(steps.size, 0.5)
     if not lo <= up <= hi:
         return (
             f"{up} of {steps.size} steps are +1; a fair ±1 walk has about half: "
@@ -403,7 +411,7 @@ register(Exercise(
                 hint="A step is +1 or -1, each with probability 1/2: never 0, never 2.",
             ),
             probes.satisfies(
-                "random_walk", LONG_WALKS, _steps_vary, jit=True, static_argnums=WALK_STATIC,
+                "random_walk", (*LONG_WALKS, VERY_LONG_WALK), _steps_vary, jit=True, static_argnums=WALK_STATIC,
                 key="steps-vary", description="about half of the steps are +1, and consecutive steps are independent",
                 hint="Each step must draw with a fresh key: split the carried key in every step.",
             ),

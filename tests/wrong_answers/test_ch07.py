@@ -707,6 +707,38 @@ def layers_transposed_draw(key, sizes):
     return _layers_with(lambda k, s: jax.random.normal(k, s[::-1]).T, jax.random.normal, key, sizes)
 
 
+def walk_slightly_biased_threshold(key, n):
+    # "Up when the draw is positive", from a normal shifted by 0.05: P(+1) = 0.48.
+    def body(carry, _):
+        key, position = carry
+        key, step_key = jax.random.split(key)
+        position = position + 2 * (jax.random.normal(step_key) > 0.05).astype(jnp.int32) - 1
+        return (key, position), position
+
+    return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
+
+
+def walk_coin_of_055(key, n):
+    # A threshold of 0.55 on a uniform: P(+1) = 0.55, inside the bounds of a 2048-step walk.
+    def body(carry, _):
+        key, position = carry
+        key, step_key = jax.random.split(key)
+        position = position + jnp.where(jax.random.uniform(step_key) < 0.55, 1, -1)
+        return (key, position), position
+
+    return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
+
+
+def walk_rademacher(key, n):
+    def body(carry, _):
+        key, position = carry
+        step_key, key = jax.random.split(key)
+        position = position + jax.random.rademacher(step_key, (), dtype=jnp.int32)
+        return (key, position), position
+
+    return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -801,6 +833,9 @@ CASES = [
     right("7.3", layers_two_halves_of_one_split),
     right("7.3", layers_fold_in_far_apart),
     right("7.3", layers_transposed_draw),
+    wrong("7.2", "steps-vary", walk_slightly_biased_threshold),
+    wrong("7.2", "steps-vary", walk_coin_of_055),
+    right("7.2", walk_rademacher),
 ]
 
 test_known_answer = parametrize(CASES)
