@@ -13,9 +13,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import os
 import random
 import time
 import types
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -686,6 +688,39 @@ class StepCounter:
 step_counter = StepCounter()
 
 
+@jax.jit
+def warns_when_traced(x):
+    warnings.warn("taking the slow path")  # once per trace, like print
+    return x + 1
+
+
+def marks_environment(x):
+    os.environ["PURESTATE_GALLERY_LAST"] = "called"
+    return x * 2
+
+
+def seeded_locally(x):
+    rng = np.random.default_rng(0)  # a new generator, same seed: the same numbers every call
+    return x + rng.normal(size=x.shape).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def _causal_mask(n):
+    return np.tril(np.ones((n, n), np.float32))
+
+
+def causal(x):
+    return x * _causal_mask(x.shape[0])
+
+
+def _sine(x):
+    return jnp.sin(x) * 2
+
+
+def jit_of_module_function(x):
+    return jax.jit(_sine)(x)  # a new jax.jit of the same function: JAX's cache is keyed on it
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -756,6 +791,8 @@ BUGGY = [
     ("bakes-global", scaled.apply, V3),
     ("reuses-key", fold_in_twice, lambda: (jax.random.key(0), jnp.ones(3))),
     ("writes-outside", step_counter.step, V3),
+    ("python-side-effect", warns_when_traced, V3),
+    ("writes-outside", marks_environment, V3),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}
@@ -793,4 +830,7 @@ CLEAN = [
     (fold_in_steps, lambda: (jax.random.key(0), jnp.ones(3))),
     (linear, V3),
     (linear.apply, V3),
+    (seeded_locally, V3),
+    (causal, lambda: (jnp.ones((3, 3)),)),
+    (jit_of_module_function, V3),
 ]

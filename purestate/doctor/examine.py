@@ -35,6 +35,7 @@ import inspect
 import io
 import logging
 import re
+import sys
 import threading
 import types
 import warnings
@@ -625,13 +626,31 @@ def captured() -> Iterator[Callable[[], str]]:
             logger.setLevel(logging.WARNING)
     if level > logging.DEBUG or level == logging.NOTSET:
         root.setLevel(logging.DEBUG)
+    original_warn = warnings.warn
+
+    def warn(message: Any, category: Any = None, stacklevel: int = 1, source: Any = None, **more: Any) -> None:
+        # the reader's own warnings.warn (a caller outside the libraries) is output too
+        try:
+            caller = sys._getframe(1).f_globals.get("__name__", "") or ""
+        except Exception:
+            caller = "jax"
+        if not _library_module(caller):
+            if isinstance(message, Warning):
+                kind = type(message).__name__
+            else:
+                kind = getattr(category, "__name__", None) or "UserWarning"
+            sink.write(f"{kind}: {message}\n")
+        return original_warn(message, category, stacklevel + 1, source, **more)
+
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
                 warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            warnings.warn = warn
             try:
                 yield sink.getvalue
             finally:
+                warnings.warn = original_warn
                 try:
                     jax.effects_barrier()
                 except Exception:
@@ -644,6 +663,11 @@ def captured() -> Iterator[Callable[[], str]]:
         root.setLevel(level)
         for logger, previous in zip(libraries, library_levels):
             logger.setLevel(previous)
+
+
+def _library_module(name: str) -> bool:
+    top = name.split(".")[0]
+    return top in outside._LIBRARIES or top in sys.stdlib_module_names
 
 
 _listening = threading.Lock()

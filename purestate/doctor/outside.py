@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import functools
 import inspect
+import os
 import sys
 import types
 from collections.abc import Callable
@@ -128,6 +129,7 @@ class Reach:
         self._keep: list[Any] = []  # keeps walked objects alive, so ids stay unique
         # the global generators of NumPy and Python: the calls may draw from them
         self.saved.append(("rng", np.random.get_state(), _python_random().getstate()))
+        self.saved.append(("environ", dict(os.environ)))
         try:
             self._callable(fn, 0)
             for value in extra:
@@ -227,10 +229,11 @@ class Reach:
                                depth + 1, path=f"`{module.__name__}.{attr}`")
 
     def module_state(self) -> dict[str, Any]:
-        """Fingerprints of the data attributes of the reader's modules the function reaches."""
+        """Fingerprints of the data attributes of the reader's modules the function reaches
+        (and the process's environment variables)."""
         from purestate.doctor.examine import _fingerprint
 
-        found: dict[str, Any] = {}
+        found: dict[str, Any] = {f"the environment variable `{name}`": value for name, value in os.environ.items()}
         for module in self.modules:
             for attr, value in list(vars(module).items()):
                 if not attr.startswith("__") and not inspect.ismodule(value) and not callable(value):
@@ -403,7 +406,15 @@ def _generator_state(generator: Any) -> Any:
 
 def _restore(record: tuple[Any, ...]) -> None:
     kind = record[0]
-    if kind == "generator":
+    if kind == "environ":
+        saved = record[1]
+        if dict(os.environ) != saved:
+            for name in set(os.environ) - set(saved):
+                del os.environ[name]
+            for name, value in saved.items():
+                if os.environ.get(name) != value:
+                    os.environ[name] = value
+    elif kind == "generator":
         _, generator, state = record
         if isinstance(generator, np.random.Generator):
             generator.bit_generator.state = state
