@@ -721,6 +721,31 @@ def jit_of_module_function(x):
     return jax.jit(_sine)(x)  # a new jax.jit of the same function: JAX's cache is keyed on it
 
 
+@jax.jit
+def noise_drawn_when_traced(x):
+    return x + np.random.normal(size=x.shape).astype(np.float32)  # one draw, baked in
+
+
+MIX = [0.2, 0.8]
+
+
+def mix_from_list(x):
+    return MIX[0] * x + MIX[1]
+
+
+def scaled_by_default(x, gain=SCALE):
+    return x * gain  # the default was read once, when the function was defined
+
+
+class CountedTuple(NamedTuple):
+    w: jax.Array
+    step: int  # a leaf: jax.jit traces it as a weakly typed int
+
+
+def tuple_step(state, g):
+    return CountedTuple(state.w - 0.1 * g, state.step + 1)
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -793,6 +818,8 @@ BUGGY = [
     ("writes-outside", step_counter.step, V3),
     ("python-side-effect", warns_when_traced, V3),
     ("writes-outside", marks_environment, V3),
+    ("not-deterministic", noise_drawn_when_traced, V3),
+    ("bakes-global", mix_from_list, V3),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}
@@ -833,4 +860,6 @@ CLEAN = [
     (seeded_locally, V3),
     (causal, lambda: (jnp.ones((3, 3)),)),
     (jit_of_module_function, V3),
+    (scaled_by_default, V3),
+    (tuple_step, lambda: (CountedTuple(jnp.ones(2), 0), jnp.ones(2))),
 ]

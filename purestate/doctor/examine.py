@@ -203,7 +203,15 @@ class Examination:
             # from a few): a few more calls with equal arguments
             found = self._more_calls(result1)
         drew = (f" (each call drew from {' and '.join(self.random_state)})" if self.random_state else "")
-        if found:
+        baked = None
+        if not found and self.random_state and self.user_jit:
+            baked = self._base_differs()
+        if baked:
+            self.add("not-deterministic", f"`{self.name}` draws from {' and '.join(self.random_state)} while it "
+                                          "is traced: under its jax.jit that happens once, and every later call "
+                                          "returns the same numbers, baked in as constants; the function inside "
+                                          f"the jit returns different results for equal arguments: {baked}")
+        elif found:
             self.add("not-deterministic", f"two calls of `{self.name}` with equal arguments returned "
                                           f"different results: {found}{drew}")
         elif self.random_state:  # a draw that does not show in the result is still a write
@@ -224,6 +232,16 @@ class Examination:
             if found:
                 return found
         return None
+
+    def _base_differs(self) -> str | None:
+        """Two plain calls of the function inside the reader's jax.jit, compared."""
+        try:
+            with captured():
+                first = self.call(self.base, arglib.private_copy(*self.original))
+                second = self.call(self.base, arglib.private_copy(*self.original))
+        except (Exception, SystemExit):
+            return None
+        return arglib.difference(first, second, rtol=SAME_RTOL, atol=SAME_ATOL)
 
     def plain_call_failed(self, error: BaseException) -> None:
         """The first plain call raised: name the kind when the error says what it is."""
