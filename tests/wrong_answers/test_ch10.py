@@ -679,4 +679,27 @@ CASES += [
 ]
 
 
+
+_HIGHPASS_COMPILED: dict = {}
+
+
+def highpass_compiled_once(xs, alpha):
+    # Compiled once "for speed": the trace froze the alpha of the first call.
+    if "highpass" not in _HIGHPASS_COMPILED:
+        def run(xs):
+            y = jax.new_ref(jnp.zeros((), jnp.float32))
+
+            def step(carry, dx):
+                y[...] = alpha * (y[...] + dx)
+                return carry, y[...]
+
+            return jax.lax.scan(step, 0, jnp.diff(xs))[1]
+
+        _HIGHPASS_COMPILED["highpass"] = jax.jit(run)
+    return _HIGHPASS_COMPILED["highpass"](jnp.asarray(xs))
+
+
+CASES += [wrong("10.3", "matches-reference", highpass_compiled_once)]
+
+
 test_known_answer = parametrize(CASES)
