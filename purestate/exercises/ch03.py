@@ -45,6 +45,8 @@ UPDATE_STATE_CASES = (
     case(jnp.float32(10.0), jnp.float32(5.0)),
     case(jnp.float32(15.0), 3.0),
     case(jnp.array([1.0, 2.0, 3.0]), jnp.float32(0.5)),
+    # the same shapes, values of no short form: a sum rounded or taken in half precision misses
+    case(jnp.array([0.1234, -2.7183, 3.1416]), jnp.float32(0.0577)),
     case(jnp.ones((2, 3)), jnp.array([0.5, -1.0, 2.0])),
     # an integer state stays integer; a float increment makes it float (the dtype the two
     # arguments give, not the state's: `.astype(value.dtype)` would truncate)
@@ -134,6 +136,12 @@ PREDICT_CASES = (
     # a scale per feature and one shift, on a vector and on a batch of rows
     case(_params([1.0, -2.0, 0.5, 3.0], 0.25), jnp.array([2.0, 1.0, -4.0, 0.5])),
     case(_params([1.0, -2.0, 0.5, 3.0], -1.5), jnp.arange(8.0).reshape(2, 4)),
+    # the same shapes (nothing new to compile) with values of no short binary or decimal form:
+    # inputs cast to float16 or a result rounded to a few decimals miss
+    case(
+        _params([1.37, -0.29, 2.113, 0.5], 0.0417),
+        jnp.array([[0.1234, -2.7183, 3.1416, 1.4142], [0.5772, -1.618, 0.6931, 2.2361]]),
+    ),
     # NumPy parameters (float64, as np.array makes them) and inputs: in-place changes would show
     case({"scale": np.array(1.1), "shift": np.array([0.3, -0.7])}, np.array([2.0, 4.0], np.float32)),
     # the keys in the other order: a dict is read by key, not by position (a plain callable, as

@@ -801,6 +801,26 @@ def smooth_convex_combination(level, reading, weight):
     return (1.0 - weight) * level + weight * reading
 
 
+def predict_half_precision_inputs(params, x):
+    # x cast to float16 "to halve the memory of a batch": exact only on short binary values.
+    return (jnp.asarray(x, jnp.float16) * params["scale"] + params["shift"]).astype(jnp.float32)
+
+
+def predict_rounded(params, x):
+    # Rounded to three decimals "for a readable printout".
+    return jnp.round(x * params["scale"] + params["shift"], 3)
+
+
+def predict_leaves_in_sorted_order(params, x):
+    # jax.tree.leaves sorts a dict's keys: scale before shift, whatever the dict's order.
+    scale, shift = jax.tree.leaves(params)
+    return jnp.add(jnp.multiply(x, scale), shift)
+
+
+def update_state_rounded(value, increment):
+    return jnp.round(jnp.asarray(value) + increment, 3)
+
+
 CASES = [
     # donating answers come first: the answers after them show that the cases survive
     wrong("3.1", "inputs-unchanged", update_state_donates),
@@ -935,6 +955,10 @@ CASES = [
     wrong("3.4", "matches-reference", smooth_rounded_weight),
     wrong("3.4", "matches-reference", smooth_bfloat16_level),
     right("3.4", smooth_convex_combination),
+    wrong("3.2", "matches-reference", predict_half_precision_inputs),
+    wrong("3.2", "matches-reference", predict_rounded),
+    right("3.2", predict_leaves_in_sorted_order),
+    wrong("3.1", "matches-reference", update_state_rounded),
 ]
 
 test_known_answer = parametrize(CASES)
