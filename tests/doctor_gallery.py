@@ -749,6 +749,16 @@ def tuple_step(state, g):
     return CountedTuple(state.w - 0.1 * g, state.step + 1)
 
 
+def raw_key_in_state(state):
+    noise = jax.random.normal(state["rng"], (2,))  # a raw PRNGKey, returned as it came
+    return {"rng": state["rng"], "x": state["x"] + noise}
+
+
+def raw_key_threaded(state):
+    rng, sub = jax.random.split(state["rng"])
+    return {"rng": rng, "x": state["x"] + jax.random.normal(sub, (2,))}
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -823,6 +833,7 @@ BUGGY = [
     ("writes-outside", marks_environment, V3),
     ("not-deterministic", noise_drawn_when_traced, V3),
     ("bakes-global", mix_from_list, V3),
+    ("reuses-key", raw_key_in_state, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}
@@ -865,4 +876,5 @@ CLEAN = [
     (jit_of_module_function, V3),
     (scaled_by_default, V3),
     (tuple_step, lambda: (CountedTuple(jnp.ones(2), 0), jnp.ones(2))),
+    (raw_key_threaded, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
 ]

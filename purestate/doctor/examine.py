@@ -532,8 +532,10 @@ class Examination:
                         where = attempt
                         self.call(self.fn, arglib.fresh(call))
                 # state in, state out: the next call gets the key the function returned
-                chained = _chain(call, self.jit_result if self.jitted is not None else self.eager_result)
-                if chained is not None:
+                # (raw uint32 keys made typed: the earlier results hold raw keys, so run again)
+                chained = converted or _chain(call, self.jit_result if self.jitted is not None
+                                              else self.eager_result) is not None
+                if chained:
                     run = self.jitted.fresh_jit() if self.jitted is not None else None
                     first = (run(self.jitted.dynamic(arglib.fresh(call))) if run is not None
                              else self.call(self.fn, arglib.fresh(call)))
