@@ -121,6 +121,9 @@ SAMPLE_CASES = (
     case(jax.random.key(1), 3, (2, 2)),
 )
 SAMPLE_TINY = case(jax.random.key(1), 2, ())  # for the probes that only need a call: cheap to compile
+# For the shape probe alone: one step and an axis of length 1, which a squeeze (or an index
+# [0] meant for the key axis) drops.
+SAMPLE_ONE_STEP = case(jax.random.key(7), 1, (3, 1))
 SAMPLE_STATIC = (1, 2)  # n_steps and shape are Python values: static under jax.jit
 
 
@@ -183,7 +186,7 @@ register(Exercise(
     objects=("sample_steps",),
     probes=(
         probes.satisfies(
-            "sample_steps", SAMPLE_CASES, _has_shape, jit=True, static_argnums=SAMPLE_STATIC,
+            "sample_steps", (*SAMPLE_CASES, SAMPLE_ONE_STEP), _has_shape, jit=True, static_argnums=SAMPLE_STATIC,
             key="shape", description="sample_steps returns an array of shape (n_steps, *shape)",
             hint="Read n_steps and shape from the arguments; nothing about the size is fixed.",
         ),

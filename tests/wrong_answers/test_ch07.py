@@ -739,6 +739,21 @@ def walk_rademacher(key, n):
     return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
 
 
+def sample_steps_squeezed(key, n_steps, shape):
+    # A squeeze "to drop the vmap axis" drops every axis of length 1: one step, or a shape
+    # such as (3, 1), loses its axes.
+    samples = jax.vmap(lambda step_key: jax.random.normal(step_key, shape))(jax.random.split(key, n_steps))
+    return jnp.squeeze(samples)
+
+
+def sample_steps_scan_carries_key(key, n_steps, shape):
+    def body(carry_key, _):
+        carry_key, step_key = jax.random.split(carry_key)
+        return carry_key, jax.random.normal(step_key, shape)
+
+    return jax.lax.scan(body, key, None, length=n_steps)[1]
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -836,6 +851,8 @@ CASES = [
     wrong("7.2", "steps-vary", walk_slightly_biased_threshold),
     wrong("7.2", "steps-vary", walk_coin_of_055),
     right("7.2", walk_rademacher),
+    wrong("7.1", "shape", sample_steps_squeezed),
+    right("7.1", sample_steps_scan_carries_key),
 ]
 
 test_known_answer = parametrize(CASES)
