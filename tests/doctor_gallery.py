@@ -759,6 +759,23 @@ def raw_key_threaded(state):
     return {"rng": rng, "x": state["x"] + jax.random.normal(sub, (2,))}
 
 
+@functools.partial(jax.jit, static_argnums=1)
+def warmup(w, step_idx):
+    return w * jnp.minimum(1.0, step_idx / 100)
+
+
+class Activation:
+    def apply(self, x):
+        return jnp.tanh(x)
+
+
+activation = Activation()
+
+
+def jit_of_method_each_call(x):
+    return jax.jit(activation.apply)(x)  # a new bound method object on every call: a new cache
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -833,6 +850,8 @@ BUGGY = [
     ("writes-outside", marks_environment, V3),
     ("not-deterministic", noise_drawn_when_traced, V3),
     ("bakes-global", mix_from_list, V3),
+    ("recompiles", warmup, lambda: (jnp.ones(3), 0)),
+    ("recompiles", jit_of_method_each_call, V3),
     ("reuses-key", raw_key_in_state, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
 ]
 

@@ -814,8 +814,10 @@ def _jit_failure(name: str, error: BaseException) -> tuple[str, str]:
 
 
 _COUNTER = re.compile(
-    r"^(step|steps_done|t|i|it|iter|iteration|epoch|count|counter|global_step|step_count|step_num|"
-    r"num_updates|update_count|n_updates)$"
+    r"^(steps_done|num_updates|n_updates|"
+    r"(cur_|current_|global_|train_|opt_|this_)?"
+    r"(step|t|i|it|iter|iteration|epoch|count|counter|update|round|timestep|time_step)"
+    r"(_?(idx|index|num|number|no|id|count))?)$"
 )
 
 
