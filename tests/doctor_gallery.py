@@ -895,5 +895,6 @@ CLEAN = [
     (jit_of_module_function, V3),
     (scaled_by_default, V3),
     (tuple_step, lambda: (CountedTuple(jnp.ones(2), 0), jnp.ones(2))),
+    (make_sgd, lambda: (0.1,)),  # a factory: it returns the update rule, nothing to jit
     (raw_key_threaded, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
 ]

@@ -283,6 +283,10 @@ class Examination:
                                           "on a copy; yours is unchanged)")
 
     def jit_calls(self) -> None:
+        if _returns_functions(self.eager_result):
+            # a factory (it returns a function, an update rule): not a function to jit, and
+            # nothing the jit-based checks could compare; its returned function can be examined
+            return
         call = arglib.fresh(arglib.private_copy(*self.original))
         try:
             jitted, result, output = self._first_jit(call, scalars_static=False)
@@ -722,6 +726,15 @@ def compilations() -> Iterator[Callable[[], list[tuple[str, str]]]]:
 
 
 # small helpers --------------------------------------------------------------------------
+
+
+def _returns_functions(result: Any) -> bool:
+    try:
+        leaves = jax.tree.leaves(result)
+    except Exception:
+        return False
+    return any(callable(leaf) and not isinstance(leaf, (jax.Array, np.ndarray, np.generic, type))
+               for leaf in leaves)
 
 
 def _same_state(a: Any, b: Any) -> bool:
