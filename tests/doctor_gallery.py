@@ -776,6 +776,11 @@ def jit_of_method_each_call(x):
     return jax.jit(activation.apply)(x)  # a new bound method object on every call: a new cache
 
 
+@jax.jit
+def clock_scaled(x):
+    return x * (time.time() % 1.0)  # read once, while tracing
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -850,6 +855,7 @@ BUGGY = [
     ("writes-outside", marks_environment, V3),
     ("not-deterministic", noise_drawn_when_traced, V3),
     ("bakes-global", mix_from_list, V3),
+    ("not-deterministic", clock_scaled, V3),
     ("recompiles", warmup, lambda: (jnp.ones(3), 0)),
     ("recompiles", jit_of_method_each_call, V3),
     ("reuses-key", raw_key_in_state, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),

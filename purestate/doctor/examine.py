@@ -338,6 +338,12 @@ class Examination:
                                       f"{found.split(' then ', 1)[-1]} instead of {found.split(' then ', 1)[0]}\nFix:", 1)
                         self.findings[index] = Finding(finding.kind, text)
                         break
+            elif found and self.user_jit and (baked := self._base_differs()):
+                # the reader's jit froze a value that changes from call to call (time.time())
+                self.add("not-deterministic", f"the function inside `{self.name}`'s jax.jit returns different "
+                                              f"results for equal arguments: {baked}; its jax.jit read the "
+                                              "changing value once, while tracing, and every later call "
+                                              "returns the numbers baked in then")
             elif found:
                 self.add("jit-differs", f"`{self.name}` and `jax.jit({self.name})` returned different results "
                                         f"for equal arguments: {found.replace(' then ', ' eagerly, ', 1)} under "
