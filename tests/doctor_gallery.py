@@ -781,6 +781,20 @@ def clock_scaled(x):
     return x * (time.time() % 1.0)  # read once, while tracing
 
 
+def fill_after_sum(x):
+    total = x.sum()
+    x.fill(0.0)  # NumPy's in-place fill; a JAX array (a tracer) has no fill
+    return total
+
+
+RECENT = set()
+
+
+def remember_shape(x):
+    RECENT.add(x.shape)
+    return x * 2
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -856,6 +870,8 @@ BUGGY = [
     ("not-deterministic", noise_drawn_when_traced, V3),
     ("bakes-global", mix_from_list, V3),
     ("not-deterministic", clock_scaled, V3),
+    ("mutates-input", fill_after_sum, lambda: (np.ones(3),)),
+    ("writes-outside", remember_shape, V3),
     ("recompiles", warmup, lambda: (jnp.ones(3), 0)),
     ("recompiles", jit_of_method_each_call, V3),
     ("reuses-key", raw_key_in_state, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),

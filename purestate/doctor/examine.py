@@ -357,8 +357,11 @@ class Examination:
 
     def jit_failed(self, error: BaseException) -> None:
         kind, message = _jit_failure(self.name, error)
+        in_place_method = isinstance(error, AttributeError) and "has no attribute" in str(error) and (
+            "Tracer" in str(error) or "Array" in str(error))  # x.fill(0), x.resize(…), x.put(…)
         if kind == "not-traceable" and self.has("mutates-input") and (
-                _item_assignment(error) or type(error).__name__ == "TracerArrayConversionError"):
+                _item_assignment(error) or type(error).__name__ == "TracerArrayConversionError"
+                or in_place_method):
             # the same mistake (NumPy's in-place update), already reported as a mutation
             for index, finding in enumerate(self.findings):
                 if finding.kind == "mutates-input":
