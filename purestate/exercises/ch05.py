@@ -650,6 +650,12 @@ register(Exercise(
             "augment_batch", AUGMENT_CASES, _augment_noise,
             key="noise-scale",
             description="the noise is 0.1 times a standard normal, one value per element, independent of the flip",
+            hint=(
+                "The noise is 0.1 times standard normal values, one per element, from a key that "
+                "draws nothing else. A flip that follows the noise came from the same key: "
+                "jax.random.fold_in(key, i) is the same key as jax.random.split(key, n)[i], so "
+                "derive the flip keys and the noise keys by one scheme."
+            ),
         ),
         probes.globals_unchanged(
             "augment_batch", AUGMENT_SMALL_CASES,

@@ -896,6 +896,18 @@ def augment_batch_uniform_coins(key, images):
     return jax.vmap(one)(keys, jnp.asarray(images))
 
 
+def augment_batch_fold_in_flips_split_noise(key, images):
+    # Flip keys by fold_in(key, i), noise keys by split(key, batch): fold_in(key, i) is
+    # split(key, n)[i], so example i draws its flip and its noise from one key, and
+    # jax.debug_key_reuse does not see it (fold_in consumes nothing).
+    images = jnp.asarray(images)
+    batch = images.shape[0]
+    flip_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(batch))
+    flipped = jax.vmap(jax.random.bernoulli)(flip_keys)
+    noise = jax.vmap(lambda k: jax.random.normal(k, images.shape[1:]))(jax.random.split(key, batch))
+    return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1030,6 +1042,7 @@ CASES = [
     wrong("5.5", "varies-with-input", augment_batch_alternating_flips),
     right("5.5", augment_batch_noise_before_flip),
     right("5.5", augment_batch_uniform_coins),
+    wrong("5.5", "noise-scale", augment_batch_fold_in_flips_split_noise),
 ]
 
 MULTI_DEVICE_CASES = [
