@@ -431,6 +431,18 @@ register(Exercise(
             "random_walk", WALK_CASES[:1], eager=False, static_argnums=WALK_STATIC,
             hint="In the body, a key used for a draw must not also go back into the carry.",
         ),
+        # A step drawn with fold_in(k, 0) while split(k)[0] goes back into the carry draws with
+        # the carried key itself (fold_in(k, i) is split(k, n)[i]): debug_key_reuse does not see
+        # it, since fold_in consumes nothing. The task asks for one half of the split.
+        probes.one_derivation_scheme(
+            "random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC,
+            description="no key is both split and folded into",
+            hint=(
+                "Draw the step with one half of the split and carry the other: "
+                "jax.random.fold_in(k, i) is the key jax.random.split(k, n)[i], so a key folded "
+                "from the carried key can be the very key that goes back into the carry."
+            ),
+        ),
         probes.jit_matches_eager("random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC),
         probes.globals_unchanged(
             "random_walk", SHORT_WALKS,

@@ -754,6 +754,30 @@ def sample_steps_scan_carries_key(key, n_steps, shape):
     return jax.lax.scan(body, key, None, length=n_steps)[1]
 
 
+def walk_step_from_fold_in_of_carried_parent(key, n):
+    # The carry gets split(k)[0]; the step is drawn with fold_in(k, 0), which is that very key:
+    # each step draws with the key the next step splits (debug_key_reuse sees nothing).
+    def body(carry, _):
+        k, position = carry
+        next_key, _ = jax.random.split(k)
+        step = 2 * jax.random.bernoulli(jax.random.fold_in(k, 0)).astype(jnp.int32) - 1
+        return (next_key, position + step), position + step
+
+    return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
+
+
+def walk_fold_in_step_index_then_split(key, n):
+    # A different parent for each scheme: the step index folded into the carried key, and the
+    # result split into the next carry and the step key.
+    def body(carry, t):
+        k, position = carry
+        k, step_key = jax.random.split(jax.random.fold_in(k, t))
+        position = position + 2 * jax.random.bernoulli(step_key).astype(jnp.int32) - 1
+        return (k, position), position
+
+    return jax.lax.scan(body, (key, jnp.int32(0)), jnp.arange(n))[1]
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -853,6 +877,8 @@ CASES = [
     right("7.2", walk_rademacher),
     wrong("7.1", "shape", sample_steps_squeezed),
     right("7.1", sample_steps_scan_carries_key),
+    wrong("7.2", "one-scheme-per-key", walk_step_from_fold_in_of_carried_parent),
+    right("7.2", walk_fold_in_step_index_then_split),
 ]
 
 test_known_answer = parametrize(CASES)
