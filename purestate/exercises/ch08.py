@@ -293,6 +293,14 @@ def _optimizer_probes(
     )
 
 
+
+def _wrapping_count_hint(what: str) -> str:
+    """The hint of the long runs, where a narrow counter wraps (int8 after 127 updates)."""
+    return (
+        f"Look at the dtype of your {what}: how far can it count? int32 (what "
+        "`jnp.zeros((), jnp.int32)` gives) counts past two billion."
+    )
+
 # 8.1 ---------------------------------------------------------------------------------
 
 
@@ -408,10 +416,7 @@ register(Exercise(
                 LONG_RUN_CASES, long_trajectory,
                 key="long-run",
                 description="300 updates under jax.jit match the reference (a step count that wraps does not)",
-                hint=(
-                    "Look at the dtype of your step count: how far can it count? int32 (what "
-                    "`jnp.zeros((), jnp.int32)` gives) counts past two billion."
-                ),
+                hint=_wrapping_count_hint("step count"),
             ),
         ),
     ),
@@ -497,10 +502,7 @@ register(Exercise(
                 ACCUMULATE_LONG_CASES, long_jitted_trajectory,
                 key="long-run",
                 description="300 updates with every = 3 under jax.jit match the reference (a count that wraps does not)",
-                hint=(
-                    "Look at the dtype of your count: how far can it count? int32 (what "
-                    "`jnp.zeros((), jnp.int32)` gives) counts past two billion."
-                ),
+                hint=_wrapping_count_hint("count"),
             ),
         ),
         drive=jitted_trajectory,
