@@ -521,6 +521,14 @@ augment_batch_inverted_flags = _augment_with("augment_batch_inverted_flags", lam
 augment_batch_unit_noise = _augment_with("augment_batch_unit_noise", lambda k, s: jax.random.normal(k, s) * 0.3)
 augment_batch_uniform_noise = _augment_with("augment_batch_uniform_noise", lambda k, s: 0.1 * jax.random.uniform(k, s, minval=-1.0, maxval=1.0))
 augment_batch_one_noise_value = _augment_with("augment_batch_one_noise_value", lambda k, s: 0.1 * jax.random.normal(k) * jnp.ones(s))
+augment_batch_flips_at_40_percent = _augment_with(
+    "augment_batch_flips_at_40_percent",
+    lambda k, s: 0.1 * jax.random.normal(k, s), draw_flip=lambda k: jax.random.uniform(k) < 0.4
+)
+augment_batch_flips_at_55_percent = _augment_with(
+    "augment_batch_flips_at_55_percent",
+    lambda k, s: 0.1 * jax.random.normal(k, s), draw_flip=lambda k: jax.random.bernoulli(k, 0.55)
+)
 augment_batch_third_flipped = _augment_with(
     "augment_batch_third_flipped",
     lambda k, s: 0.1 * jax.random.normal(k, s), draw_flip=lambda k: jax.random.randint(k, (), 0, 3) == 0
@@ -992,6 +1000,8 @@ CASES = [
     wrong("5.5", "noise-scale", augment_batch_uniform_noise),
     wrong("5.5", "noise-scale", augment_batch_one_noise_value),
     wrong("5.5", "flip-probability", augment_batch_third_flipped),
+    wrong("5.5", "flip-probability", augment_batch_flips_at_40_percent),
+    wrong("5.5", "flip-probability", augment_batch_flips_at_55_percent),
     wrong("5.5", "flip-and-noise", augment_batch_float_flags),
     wrong("5.5", "same-result-twice", augment_batch_numpy_flips),
     wrong("5.5", "inputs-unchanged", augment_batch_in_place),
