@@ -387,7 +387,7 @@ register(Exercise(
             "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC, recursive=True,
             hint="A Python loop is unrolled into the traced program: loop with lax.scan.",
         ),
-        # Walks of 256 steps: a Python loop unrolled under jit takes most of a minute to compile.
+        # Walks of 2048 steps and more: a Python loop unrolled under jit would take minutes to compile.
         *probes.after(
             "constant-program-size",
             probes.satisfies(

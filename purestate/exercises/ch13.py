@@ -17,6 +17,7 @@ is marked as used, and passing it again is caught at the call.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -422,13 +423,10 @@ def checker_step(state, batch):
     return {"w": state["w"] - 0.05 * grad, "step": state["step"] + 1}, loss
 
 
-_JITTED_STEPS: dict = {}  # the checker's own steps, compiled once (eager steps cost most of a check)
-
-
+@functools.cache
 def _jitted_step(step):
-    if step not in _JITTED_STEPS:
-        _JITTED_STEPS[step] = jax.jit(step)
-    return _JITTED_STEPS[step]
+    """The checker's own steps, compiled once (eager steps cost most of a check)."""
+    return jax.jit(step)
 
 
 @probes.reference

@@ -118,8 +118,8 @@ def after(required: str | Sequence[str], *probes: Probe) -> tuple[Probe, ...]:
     """``probes``, run only once the probes keyed ``required`` have passed.
 
     For probes that are pointless or ruinously slow on an answer that failed a structural
-    probe: a Python loop of 256 steps, unrolled under ``jax.jit``, takes most of a minute
-    to compile, and the reader who wrote one learns more from "loop with lax.scan" than from
+    probe: a Python loop of 256 steps, unrolled under ``jax.jit``, took over 30 s to
+    compile, and the reader who wrote one learns more from "loop with lax.scan" than from
     a time-out. A probe left out this way is reported as not run, with the reason.
     """
     keys = (required,) if isinstance(required, str) else tuple(required)

@@ -9,6 +9,7 @@ from typing import Any
 
 import jax
 import jax.extend
+import numpy as np
 
 from purestate.compare import changed
 from purestate.runner import ReaderError
@@ -67,6 +68,7 @@ def varies_with(
     static_argnums: tuple[int, ...] = (),
     key: str = "varies-with-input",
     description: str,
+    parts: Sequence[tuple[Callable[[Any], Any], str]] = (),
     hint: str = (
         "The result should change when that argument changes: derive everything random from"
         " the key you are given."
@@ -76,6 +78,10 @@ def varies_with(
 
     With ``jit=True`` both calls go through one ``jax.jit`` of the answer (one compilation
     for a pair of the same shapes, where each eager call of a ``lax.scan`` compiles anew).
+    ``parts`` are ``(part_of, message)`` pairs: ``part_of(result)`` (``None`` where the
+    result has no such part; other probes judge its structure) must differ too, or the probe
+    fails with ``message``, formatted with ``size``, the number of values of the part (flips
+    that follow a fixed pattern while the noise beside them changes).
     """
 
     def run(answer: Answer) -> None:
@@ -93,6 +99,10 @@ def varies_with(
                     f"{signature_text(name, getattr(answer, name), make_a())} and "
                     f"{signature_text(name, getattr(answer, name), make_b())} returned the same result"
                 )
+            for part_of, message in parts:
+                part_a, part_b = part_of(a), part_of(b)
+                if part_a is not None and part_b is not None and changed(np.asarray(part_a), np.asarray(part_b)) is None:
+                    _fail(message.format(size=np.size(part_a)))
 
     return Probe(key, description, run, hint)
 

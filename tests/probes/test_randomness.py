@@ -101,3 +101,21 @@ def test_key_derivations_and_one_derivation_scheme() -> None:
     assert verdict(probe, fold_then_split) is None
     for fn in (mixed, mixed_in_scan, mixed_raw):
         assert "both splits a key and folds numbers into it" in verdict(probe, fn), fn.__name__
+
+
+def test_varies_with_parts_names_a_part_that_does_not_change() -> None:
+    pairs = [(case(jax.random.key(0)), case(jax.random.key(1)))]
+    probe = probes.varies_with(
+        "f", pairs, description="d",
+        parts=((lambda r: r[1], "the {size} flags are the same for both keys"),),
+    )
+
+    def flags_from_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        noise_key, flag_key = jax.random.split(key)
+        return jax.random.normal(noise_key, (4,)), jax.random.bernoulli(flag_key, shape=(64,))
+
+    def fixed_flags(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jax.random.normal(key, (4,)), jnp.arange(64) % 2 == 0
+
+    assert verdict(probe, flags_from_key) is None
+    assert verdict(probe, fixed_flags) == "the 64 flags are the same for both keys"
