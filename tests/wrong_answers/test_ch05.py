@@ -320,7 +320,7 @@ def histogram_nn_one_hot(indices, num_bins):
 
 def histogram_segment_sum(indices, num_bins):
     indices = jnp.asarray(indices)
-    return jax.ops.segment_sum(jnp.ones_like(indices), indices, num_segments=num_bins)
+    return jax.ops.segment_sum(jnp.ones(indices.shape, jnp.int32), indices, num_segments=num_bins)
 
 
 def histogram_sorted(indices, num_bins):
@@ -916,6 +916,30 @@ def augment_batch_fold_in_flips_split_noise(key, images):
     return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
 
 
+# Adversary round 3 --------------------------------------------------------------------------
+
+
+def histogram_counter_in_index_dtype(indices, num_bins):
+    indices = jnp.asarray(indices)
+    return jnp.zeros(num_bins, dtype=indices.dtype).at[indices].add(1)  # uint8 indices: wraps at 256
+
+
+def histogram_segment_sum_ones_like(indices, num_bins):
+    indices = jnp.asarray(indices)
+    return jax.ops.segment_sum(jnp.ones_like(indices), indices, num_segments=num_bins)  # counts in uint8
+
+
+def histogram_uint32(indices, num_bins):
+    return jnp.zeros(num_bins, jnp.uint32).at[indices].add(1)
+
+
+def histogram_scan(indices, num_bins):
+    def body(counts, i):
+        return counts.at[i].add(1), None
+
+    return jax.lax.scan(body, jnp.zeros(num_bins, jnp.int32), jnp.asarray(indices))[0]
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1053,6 +1077,10 @@ CASES = [
     right("5.5", augment_batch_noise_before_flip),
     right("5.5", augment_batch_uniform_coins),
     wrong("5.5", "noise-scale", augment_batch_fold_in_flips_split_noise),
+    wrong("5.3", "matches-reference", histogram_counter_in_index_dtype),
+    wrong("5.3", "matches-reference", histogram_segment_sum_ones_like),
+    right("5.3", histogram_uint32),
+    right("5.3", histogram_scan),
 ]
 
 MULTI_DEVICE_CASES = [
