@@ -271,6 +271,10 @@ def _params(scale: float = 0.5) -> dict:
 # step 28) fails there, as a staircase or a late start fails early.
 _BATCH_BIG, _BATCH_SMALL = _batch(8, scale=2.0, shift=3.0), _batch(5)
 _BATCH_A, _BATCH_B = _batch(8), _batch(8, shift=0.5)
+_TRUE_PARAMS = {"w": np.array([1.5, -2.0, 0.5], np.float32), "b": np.float32(0.8)}
+_BATCH_OFFSET = (lambda x: {"x": x, "y": (x @ _TRUE_PARAMS["w"] + 1.8).astype(np.float32)})(
+    np.random.default_rng(1212).normal(size=(8, 3)).round(3).astype(np.float32)
+)  # the targets 1.0 above the true line
 TRAIN_RUNS = {
     "first step": (case(_params(), [_BATCH_BIG]), case(_params(), [_BATCH_SMALL])),
     "steps": (
@@ -280,6 +284,12 @@ TRAIN_RUNS = {
         # (optax.adamw's default 1e-4) adds lr * 1e-4 * w, 1e-4 or more here: the steps taken
         # (new - old parameters) show it, where the parameters themselves hide it in rtol.
         case(_params(30.0), [_BATCH_A, _BATCH_B] * 3),
+        # From the true parameters, batches without and with an offset: global gradient norms
+        # of 0.15, 2.3, 0.5, 1.6, 0.5, 1.2, on both sides of the clipping threshold. In the
+        # other runs every norm is above 3, every gradient is clipped to norm 1, and Adam,
+        # which is blind to a constant scale of its gradients, hides a gradient of the wrong
+        # scale (of the sum of squares, of half the mean) or another threshold (0.5, 2.0).
+        case(_TRUE_PARAMS, [_BATCH_A, _BATCH_OFFSET] * 3),
     ),
 }
 

@@ -419,4 +419,34 @@ CASES += [
     right("12.2", bn_step_optax_sgd),
 ]
 
+
+# Round 3: gradients of the wrong scale, or another clipping threshold. Adam does not see a
+# constant scale of its gradients, and clipping every gradient to norm 1 makes any scale
+# constant: these pass every run whose gradients are all clipped.
+
+
+def train_step_gradient_of_sum(params, opt_state, batch):  # reports the mean, follows the sum
+    loss = loss_fn(params, batch)
+    grads = jax.grad(lambda p: jnp.sum((batch["x"] @ p["w"] + p["b"] - batch["y"]) ** 2))(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_half_mse_gradient(params, opt_state, batch):  # "the 1/2 makes the gradient clean"
+    loss = loss_fn(params, batch)
+    grads = jax.grad(lambda p: 0.5 * loss_fn(p, batch))(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+clips_at_two = optax.chain(optax.clip_by_global_norm(2.0), optax.adam(schedule))
+clips_at_half = optax.chain(optax.clip_by_global_norm(0.5), optax.adam(schedule))
+
+CASES += [
+    wrong("12.1", "state-threaded", init_opt_state, train_step_gradient_of_sum),
+    wrong("12.1", "state-threaded", init_opt_state, train_step_half_mse_gradient),
+    wrong("12.1", "state-threaded", clips_at_two.init, make_step(clips_at_two), label="clip-at-2"),
+    wrong("12.1", "state-threaded", clips_at_half.init, make_step(clips_at_half), label="clip-at-0.5"),
+]
+
 test_known_answer = parametrize(CASES)
