@@ -214,9 +214,12 @@ def reference_lif_neuron_numpy(xs: Any, decay: float, threshold: float) -> tuple
 # threshold at steps 2 and 3 (no spike: the comparison is strict), spikes at steps 4 and 6,
 # and only step 6's input alone is above the threshold. decay 0 (no memory) and 1 (a perfect
 # integrator); lengths 8, 5, 1 and 31; thresholds 1, 0.5, 0.2 and 2.
+# The decay-0 case's third input is the float32 just above 0.5 (0.5 + 2**-24, exact: with
+# decay 0 the potential is the input itself): it spikes, so a comparison with a tolerance
+# (`v > threshold + 1e-7`, `v - threshold > 1e-6`, `~jnp.isclose(v, threshold)`) fails.
 LIF_CASES = (
     case(jnp.array([0.5, 0.75, 0.5, 0.75, 0.5, 1.25, 0.25, 0.5]), 0.5, 1.0),
-    case(jnp.array([0.25, 0.75, 0.25, -0.5, 0.75]), 0.0, 0.5),
+    case(jnp.array([0.25, 0.75, 0.5 + 2.0**-24, -0.5, 0.75], dtype=jnp.float32), 0.0, 0.5),
     case(jnp.array([0.75]), 0.5, 0.2),
     case(jnp.array([0.5, 0.5, 0.75, 0.5, 0.25]), 1.0, 1.0),
     case(jnp.asarray(np.round(np.sin(np.arange(31.0) * 1.3) * 4) / 4 + 0.5, dtype=jnp.float32), 0.75, 2.0),

@@ -812,4 +812,33 @@ CASES += [
 ]
 
 
+
+# Round 3: a spike test with a tolerance, "because floats are never exactly equal": an input
+# just above the threshold (0.5 + 2**-24 in the decay-0 case) must spike, and does not.
+
+
+def lif_spikes_with_tolerance(xs, decay, threshold):
+    def step(v, x):
+        v = decay * v + x
+        spike = v > threshold + 1e-6
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+def lif_spikes_unless_close(xs, decay, threshold):
+    def step(v, x):
+        v = decay * v + x
+        spike = (v > threshold) & ~jnp.isclose(v, threshold)
+        return jnp.where(spike, 0.0, v), spike
+
+    return lax.scan(step, jnp.float32(0.0), xs)
+
+
+CASES += [
+    wrong("9.3", "matches-reference", lif_spikes_with_tolerance),
+    wrong("9.3", "matches-reference", lif_spikes_unless_close),
+]
+
+
 test_known_answer = parametrize(CASES)
