@@ -88,6 +88,16 @@ def _momentum_update(grads, state, params=None):
 OPTIMIZER = Optimizer(_momentum_init, _momentum_update)
 
 
+def checker_loss_again(params, stats, key, x, y):
+    """``checker_loss`` as another function: a second build of the step, from another loss.
+
+    A ``make_train_step`` that stores its loss in a global for a jitted step defined once, at
+    module level, changes that global when it is given another loss (and its step, traced with
+    the first loss, keeps using it).
+    """
+    return checker_loss(params, stats, key, x, y)
+
+
 @probes.reference
 def reference_make_train_step(loss_fn, optimizer):
     def train_step(state, batch):
@@ -156,11 +166,34 @@ def _expected_run() -> tuple[dict, jax.Array]:
     return _EXPECTED[0]
 
 
-def _build(answer: probes.Answer) -> Any:
-    step = answer.call("make_train_step", checker_loss, OPTIMIZER)
+def _build(answer: probes.Answer, loss_fn: Any = checker_loss) -> Any:
+    step = answer.call("make_train_step", loss_fn, OPTIMIZER)
     if not callable(step):
         raise ProbeFailure(f"make_train_step returned {type(step).__name__}, not a function")
     return step
+
+
+def _jitted(step: Any) -> Any:
+    """The ``jax.jit`` function of a step, also under ``functools.partial`` (static arguments bound)."""
+    while isinstance(step, functools.partial):
+        step = step.func
+    return step
+
+
+def _cache_size(step: Any) -> int | None:
+    size = getattr(_jitted(step), "_cache_size", None)
+    return size() if callable(size) else None
+
+
+def _unjitted(step: Any) -> Any:
+    """The Python function under the reader's ``jax.jit`` (partial arguments kept), to trace anew.
+
+    The reader's jit has traced its function already, and a later trace through it would reuse
+    that trace.
+    """
+    if isinstance(step, functools.partial):
+        return functools.partial(_unjitted(step.func), *step.args, **step.keywords)
+    return getattr(step, "__wrapped__", step)
 
 
 def _run(answer: probes.Answer, step: Any, steps: int) -> tuple[Any, list, int]:
@@ -186,6 +219,7 @@ def _record_run(answer: probes.Answer) -> dict:
     run is repeated without the check, so that the other probes still judge the results.
     """
     step = _build(answer)
+    cached = _cache_size(step)  # a jit of the reader's module may hold traces of an earlier check
     reuse = False
     try:
         with jax.debug_key_reuse(True):
@@ -195,11 +229,12 @@ def _record_run(answer: probes.Answer) -> dict:
             raise
         reuse = True
         step = _build(answer)
+        cached = _cache_size(step)
         state, losses, alive = _run(answer, step, len(_XS))
-    size = getattr(step, "_cache_size", None)
+    size = _cache_size(step)
     return dict(
         step=step, state=state, losses=losses, alive=alive, reuse=reuse,
-        compilations=size() if callable(size) else None,
+        compilations=None if size is None else size - (cached or 0),
     )
 
 
@@ -318,17 +353,21 @@ def _globals_unchanged() -> probes.Probe:
 
     A side effect in a jitted step runs when it is traced, and the shared run has traced it
     already: a trace of the function under the reader's jit (``__wrapped__``, no compilation)
-    runs it again.
+    runs it again. This build is given another loss function than the shared run's, so that a
+    loss kept in a global (for a step jitted once, at module level) shows as a change.
     """
 
     def run(answer: probes.Answer) -> None:
         factory = answer.make_train_step
         before = hidden_state(factory, "make_train_step")
-        step = _build(answer)
+        step = _build(answer, checker_loss_again)
         label = first_change(before, hidden_state(factory, "make_train_step"))
         if label:
-            raise ProbeFailure(f"calling make_train_step changed {label}")
-        inner = getattr(step, "__wrapped__", step)
+            raise ProbeFailure(
+                f"calling make_train_step changed {label}: a step made for one loss_fn and "
+                "optimizer must not change what another step uses"
+            )
+        inner = _unjitted(step)
         before = hidden_state(inner, "train_step")
         answer.call_transformed("jax.make_jaxpr(train_step)", jax.make_jaxpr(inner), fresh_state(), _batch(0))
         shared = answer.shared(_record_run)
@@ -350,15 +389,11 @@ def _globals_unchanged() -> probes.Probe:
 
 
 def _leaks() -> probes.Probe:
-    """A trace (no compilation) of the function under the reader's jit, under checking_leaks.
-
-    The reader's jit has traced its function already, and a later trace through it would reuse
-    that trace: the function it wraps (``__wrapped__``) is traced anew.
-    """
+    """A trace (no compilation) of the function under the reader's jit (``_unjitted``), under checking_leaks."""
 
     def run(answer: probes.Answer) -> None:
         step = answer.shared(_record_run)["step"]
-        traced = jax.make_jaxpr(getattr(step, "__wrapped__", step))
+        traced = jax.make_jaxpr(_unjitted(step))
         try:
             with checking_leaks_briefly():
                 answer.call_transformed("jax.make_jaxpr(train_step)", traced, fresh_state(), _batch(0))

@@ -459,4 +459,39 @@ CASES += [
 ]
 
 
+
+# Round 3.
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1), donate_argnums=2)
+def _train_step_static(loss_fn, optimizer, state, batch):
+    return _step_body(loss_fn, optimizer, state, batch)
+
+
+def make_train_step_partial_of_jit(loss_fn, optimizer):
+    # Right: one jit at module level, loss_fn and optimizer static, bound with functools.partial.
+    return functools.partial(_train_step_static, loss_fn, optimizer)
+
+
+_TRAINING = {}
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def _train_step_of_globals(state, batch):
+    return _step_body(_TRAINING["loss_fn"], _TRAINING["optimizer"], state, batch)
+
+
+def make_train_step_sets_globals(loss_fn, optimizer):
+    # The step is jitted once, at module level, and reads its loss from a global: a second
+    # make_train_step with another loss changes what the first step would trace with, and its
+    # own step, already traced, keeps the first loss.
+    _TRAINING["loss_fn"], _TRAINING["optimizer"] = loss_fn, optimizer
+    return _train_step_of_globals
+
+
+CASES += [
+    right("13.1", make_train_step_partial_of_jit),
+    wrong("13.1", "globals-unchanged", make_train_step_sets_globals),
+]
+
 test_known_answer = parametrize(CASES)
