@@ -10,6 +10,7 @@ them; chapter 14 shows some of them.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import logging
@@ -795,6 +796,64 @@ def remember_shape(x):
     return x * 2
 
 
+def turns_on_x64(x):
+    jax.config.update("jax_enable_x64", True)  # "for precision": changes JAX for everyone
+    return x * 2
+
+
+cli = argparse.Namespace(lr=0.1)  # as parser.parse_args() returns it
+
+
+def sgd_from_cli(w, g):
+    return w - cli.lr * g
+
+
+CHANNEL_MEAN = (0.485, 0.456, 0.406)
+
+
+def normalise_channels(x):
+    return x - jnp.asarray(CHANNEL_MEAN)
+
+
+TEMPERATURE = 2.0
+
+
+@jax.jit
+def _soften(x):
+    return x / TEMPERATURE  # baked into this jit's trace, even when called from plain code
+
+
+def soften_scores(x):
+    return jax.nn.softmax(_soften(x))
+
+
+def batched_totals_fresh_jit(xs):
+    return jax.jit(jax.vmap(jnp.sum))(xs)  # a new vmap, so a new jit cache, on every call
+
+
+@functools.partial(jax.jit, static_argnames="step")
+def _decay_at(w, step):
+    return w * 0.9**step
+
+
+def decayed(w, step):
+    return _decay_at(w, step=step)  # the counter reaches a static argument of a helper
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _scaled_by(x, factor):
+    return x * factor
+
+
+def scale_by_static_helper(x, factor):
+    return _scaled_by(x, factor)
+
+
+def seeded_by_clock(x):
+    key = jax.random.key(int(time.time()))  # the same key for a whole second
+    return x + jax.random.normal(key, x.shape)
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -875,6 +934,14 @@ BUGGY = [
     ("recompiles", warmup, lambda: (jnp.ones(3), 0)),
     ("recompiles", jit_of_method_each_call, V3),
     ("reuses-key", raw_key_in_state, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
+    ("writes-outside", turns_on_x64, V3),
+    ("bakes-global", sgd_from_cli, lambda: (jnp.ones(2), jnp.ones(2))),
+    ("bakes-global", normalise_channels, V3),
+    ("bakes-global", soften_scores, V3),
+    ("recompiles", batched_totals_fresh_jit, lambda: (jnp.ones((2, 3)),)),
+    ("recompiles", decayed, lambda: (jnp.ones(2), 3)),
+    ("recompiles", scale_by_static_helper, lambda: (jnp.ones(2), 0.5)),
+    ("not-deterministic", seeded_by_clock, V3),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}

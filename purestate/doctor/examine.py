@@ -116,6 +116,7 @@ class Examination:
         self.eager_result: Any = None
         self.jit_result: Any = None
         self.mutation_error = False
+        self.set_jax = False
 
     # helpers ------------------------------------------------------------------------------
 
@@ -153,8 +154,9 @@ class Examination:
         self.second_call = second
         self.third_call = arglib.perturbed(second, scalars_static=False)
         before = _argument_states(first)
-        state_before = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
+        state_before = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state(), **_settings()}
         generator_states = self.reach.generator_states()
+        settings = outside.jax_settings()
         try:
             with captured() as out1:
                 result1 = self.call(self.fn, first)
@@ -165,7 +167,8 @@ class Examination:
         self.eager_output = out1()
         self.checked.append("two plain calls")
         self.mutations(first, before)
-        state_after = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state()}
+        state_after = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state(), **_settings()}
+        outside.put_settings_back(settings)  # (the later calls run with JAX configured as before)
         changed = [label for label in sorted(set(state_before) | set(state_after))
                    if state_before.get(label, _MISSING) != state_after.get(label, _MISSING)]
         self.random_state = [label for label in changed if "random state" in label]
@@ -184,6 +187,8 @@ class Examination:
             self.random_state += [label for label in changed if label not in self.random_state
                                   and _same_state(before_of(label), state_rewound.get(label, _MISSING))]
         changed = [label for label in changed if label not in self.random_state]
+        # (a changed JAX setting changes what jax.jit traces: its retraces are that write)
+        self.set_jax = any("(jax.config.update)" in label for label in changed)
         if changed:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
             shown = _readable(shown, self.name)
@@ -197,12 +202,19 @@ class Examination:
                                           f"second, with equal arguments, raised {format_exception(error)}")
             return True
         self.eager_output2 = out2()
+        outside.put_settings_back(settings)
         found = arglib.difference(result1, result2, rtol=SAME_RTOL, atol=SAME_ATOL)
         if not found and self.random_state:
             # a draw from a global generator that happened to agree twice (an index drawn
             # from a few): a few more calls with equal arguments
             found = self._more_calls(result1)
         drew = (f" (each call drew from {' and '.join(self.random_state)})" if self.random_state else "")
+        if not found and self.reach.clock:
+            # the clock read as a seed or a factor (int(time.time()) changes once a second):
+            # one more call with the clock moved on
+            found = self._clock_differs(result1)
+            if found:
+                drew = " (it reads the clock: the doctor moved time.time() on for that call)"
         baked = None
         if not found and self.random_state and self.user_jit:
             baked = self._base_differs()
@@ -232,6 +244,14 @@ class Examination:
             if found:
                 return found
         return None
+
+    def _clock_differs(self, result: Any) -> str | None:
+        try:
+            with captured(), advanced_clock(self.reach.clock_globals):
+                later = self.call(self.fn, arglib.private_copy(*self.original))
+        except (Exception, SystemExit):
+            return None
+        return arglib.difference(result, later, rtol=SAME_RTOL, atol=SAME_ATOL)
 
     def _base_differs(self) -> str | None:
         """Two plain calls of the function inside the reader's jax.jit, compared."""
@@ -322,7 +342,7 @@ class Examination:
         if not self.has("python-side-effect"):  # (a jitted function of yours, already traced before)
             self.side_effects(output, out2(), f"`jax.jit({self.name})`", traced=True)
         again = jitted.traces - 1
-        if again > 0 or events2() or events3():
+        if (again > 0 or events2() or events3()) and not self.set_jax:
             names = sorted({n for _, n in events2() + events3()}) or [self.name]
             self.add("recompiles", f"`{self.jit_name}` traced again on later calls whose arguments differ only "
                                    f"in value ({again} more trace(s); traced: {', '.join(names)})")
@@ -475,7 +495,10 @@ class Examination:
         # only the reader's own functions count: a library may jit a new closure on every call
         ignored = _PRIMITIVE_NAMES | self.primitives
         mine = self.reach.code_names | {self.name}
-        names = sorted({name for _, name in events() if name in mine and name not in ignored})
+        # (a name the reader's code mentions: jax.jit(jax.vmap(jnp.sum)) on every call
+        # compiles `sum` again, where jnp.sum alone is compiled once)
+        names = sorted({name for _, name in events()
+                        if (name in mine or name in self.reach.referenced) and name not in ignored})
         if not names:
             self.int_recompile(mine - ignored)
             return
@@ -585,8 +608,11 @@ class Examination:
             return
         self.checked.append(f"{len(self.reach.spots)} value(s) outside the arguments changed and put back")
         jit_side = (lambda c: self.call(self.fn, c)) if self.user_jit else self.jitted
+        # the reader's own jax.jit helpers it calls bake in what they read, even in a plain
+        # call: the plain side runs them with jit disabled
+        plain = jax.disable_jit if self.reach.inner_jits else contextlib.nullcontext
         try:
-            with captured():
+            with captured(), plain():
                 eager0 = self.call(self.base, arglib.fresh(self.jit_call))
                 jit0 = jit_side(arglib.fresh(self.jit_call))
         except (Exception, SystemExit):
@@ -606,7 +632,8 @@ class Examination:
             try:
                 spot.set(new)
                 with captured():
-                    eager = self.call(self.base, arglib.fresh(self.jit_call))
+                    with plain():
+                        eager = self.call(self.base, arglib.fresh(self.jit_call))
                     compiled = jit_side(arglib.fresh(self.jit_call))
             except (Exception, SystemExit):
                 continue
@@ -623,6 +650,46 @@ class Examination:
 
 
 _MISSING = ("<missing>",)
+
+
+def _settings() -> dict[str, Any]:
+    return {f"the JAX setting `{name}` (jax.config.update)": value
+            for name, value in outside.jax_settings().items()}
+
+
+_CLOCK_SHIFT_S = 400 * 86_400 + 0.5  # a year and more, and half a second
+
+
+@contextlib.contextmanager
+def advanced_clock(bound: list[tuple[dict[str, Any], str]]) -> Iterator[None]:
+    """``time.time`` and ``time.perf_counter`` (and the reader's names for them) moved on."""
+    import time
+
+    originals = {name: getattr(time, name) for name in ("time", "perf_counter")}
+    shifted = {
+        "time": lambda: originals["time"]() + _CLOCK_SHIFT_S,
+        "perf_counter": lambda: originals["perf_counter"]() + _CLOCK_SHIFT_S,
+    }
+    ns = {"time_ns": time.time_ns, "perf_counter_ns": time.perf_counter_ns}
+    shifted["time_ns"] = lambda: ns["time_ns"]() + int(_CLOCK_SHIFT_S * 1e9)
+    shifted["perf_counter_ns"] = lambda: ns["perf_counter_ns"]() + int(_CLOCK_SHIFT_S * 1e9)
+    originals.update(ns)
+    rebound = []
+    for namespace, name in bound:
+        value = namespace.get(name)
+        for clock, original in originals.items():
+            if value is original:
+                rebound.append((namespace, name, value))
+                namespace[name] = shifted[clock]
+    for name, fn in shifted.items():
+        setattr(time, name, fn)
+    try:
+        yield
+    finally:
+        for name, fn in originals.items():
+            setattr(time, name, fn)
+        for namespace, name, value in rebound:
+            namespace[name] = value
 
 
 # output and compilation events ----------------------------------------------------------

@@ -17,6 +17,7 @@ fingerprint (``purestate.probes.purity``), the same one ``globals_unchanged`` us
 
 from __future__ import annotations
 
+import argparse
 import collections
 import functools
 import inspect
@@ -126,10 +127,15 @@ class Reach:
         self.code_names: set[str] = set()  # names of the reader's functions, inner ones included
         self.modules: list[types.ModuleType] = []  # the reader's modules it reaches
         self.generators: list[Any] = []  # NumPy and Python generator objects it reaches
+        self.inner_jits: list[Any] = []  # the reader's own jax.jit functions it calls
+        self.referenced: set[str] = set()  # every name the reader's code mentions (attributes too)
+        self.clock = False  # whether the reader's code reads the clock (time, datetime)
+        self.clock_globals: list[tuple[dict[str, Any], str]] = []  # `from time import time`
         self._keep: list[Any] = []  # keeps walked objects alive, so ids stay unique
         # the global generators of NumPy and Python: the calls may draw from them
         self.saved.append(("rng", np.random.get_state(), _python_random().getstate()))
         self.saved.append(("environ", dict(os.environ)))
+        self.saved.append(("jax-config", jax_settings()))
         try:
             self._callable(fn, 0)
             for value in extra:
@@ -201,7 +207,12 @@ class Reach:
             # a number closed over by a factory is fixed for the life of the closure: not a spot
             self._value(contents, f"`{var}`", depth + 1, spots=False, walk_spots=True)
         namespace = fn.__globals__
-        for global_name in sorted(_names(code)):
+        names = _names(code)
+        self.referenced.update(names)
+        if any(_reads_clock(namespace.get(n)) for n in names):
+            self.clock = True
+            self.clock_globals.extend((namespace, n) for n in names if _clock_function(namespace.get(n)))
+        for global_name in sorted(names):
             present = global_name in namespace
             self.saved.append(("global", namespace, global_name, present, namespace.get(global_name)))
             if present:
@@ -274,8 +285,25 @@ class Reach:
             self._function(value, depth)
         elif isinstance(value, type):
             self._class(value, depth)
+        elif self._inner_jit(value, depth):
+            pass
         else:
             self._value(value, path, depth)
+
+    def _inner_jit(self, value: Any, depth: int) -> bool:
+        """A ``jax.jit`` function of the reader's (a module-level ``@jax.jit`` helper): the
+        function inside is walked like any other, and remembered (its trace bakes in what
+        it reads, even when the function that calls it runs plainly)."""
+        if not is_jit_wrapped(value) or id(value) in self.seen:
+            return False
+        inner = unwrap(value)
+        if not isinstance(inner, types.FunctionType) or _is_library(inner):
+            return False
+        self.seen.add(id(value))
+        self._keep.append(value)
+        self.inner_jits.append(value)
+        self._callable(value, depth)
+        return True
 
     def _value(self, value: Any, path: str, depth: int, *, spots: bool = True, walk_spots: bool = False) -> None:
         """Save a mutable value's contents; its number-holding items become spots."""
@@ -296,6 +324,8 @@ class Reach:
         spots = spots or walk_spots
         if isinstance(value, types.FunctionType):
             self._function(value, depth)
+            return
+        if self._inner_jit(value, depth):
             return
         if isinstance(value, type):
             self._class(value, depth)
@@ -329,7 +359,7 @@ class Reach:
             for index, item in enumerate(value):
                 self._value(item, f"{path}[{index}]" if path else "", depth + 1, spots=False)
             return
-        if _is_library(type(value)) and type(value) is not types.SimpleNamespace:
+        if _is_library(type(value)) and type(value) not in _ATTRIBUTE_BAGS:
             return
         attributes = getattr(value, "__dict__", None)
         params = getattr(type(value), "__dataclass_params__", None)
@@ -414,6 +444,8 @@ def _restore(record: tuple[Any, ...]) -> None:
             for name, value in saved.items():
                 if os.environ.get(name) != value:
                     os.environ[name] = value
+    elif kind == "jax-config":
+        put_settings_back(record[1])
     elif kind == "generator":
         _, generator, state = record
         if isinstance(generator, np.random.Generator):
@@ -482,6 +514,48 @@ def _restore(record: tuple[Any, ...]) -> None:
 
 _ABSENT = object()
 
+# the standard library's plain attribute holders: a reader's settings live in them
+_ATTRIBUTE_BAGS = (types.SimpleNamespace, argparse.Namespace)
+
+
+def jax_settings() -> dict[str, Any]:
+    """JAX's configuration (``jax.config.update`` changes it for the whole process)."""
+    try:
+        return dict(jax.config.values)
+    except Exception:
+        return {}
+
+
+def put_settings_back(saved: dict[str, Any]) -> None:
+    now = jax_settings()
+    for name, value in saved.items():
+        if name in now and now[name] != value:
+            try:
+                jax.config.update(name, value)
+            except Exception:
+                continue
+
+
+_CLOCK_MODULES = frozenset({"time", "datetime"})
+
+
+def _clock_function(value: Any) -> bool:
+    """``time.time`` and its kind, bound to a name of the reader's (``from time import time``)."""
+    import time
+
+    return any(value is getattr(time, name) for name in _CLOCKS)
+
+
+_CLOCKS = ("time", "time_ns", "perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns")
+
+
+def _reads_clock(value: Any) -> bool:
+    if inspect.ismodule(value):
+        return getattr(value, "__name__", "") in _CLOCK_MODULES
+    if isinstance(value, type):
+        return getattr(value, "__module__", "") == "datetime"
+    return _clock_function(value)
+
 
 def _unconsume(key: Any) -> None:
     """Forget that ``jax.debug_key_reuse`` saw ``key`` consumed (the caller's global key)."""
@@ -493,6 +567,11 @@ def _unconsume(key: Any) -> None:
 
 
 def _is_spot_value(value: Any) -> bool:
+    if type(value) is tuple:
+        # a tuple of numbers with a float among them (MEAN = (0.485, 0.456, 0.406)): the
+        # global can be rebound to another tuple. Tuples of ints alone are shapes and axes
+        return (0 < len(value) <= 64 and all(isinstance(v, (int, float, np.generic)) for v in value)
+                and any(isinstance(v, (float, np.floating)) for v in value))
     if is_key_array(value):
         return False
     if isinstance(value, (bool, int, float)):
@@ -514,6 +593,8 @@ def _names(code: types.CodeType) -> set[str]:
 
 def changed_value(value: Any) -> Any:
     """A different value of the same type, shape and dtype, for the ``bakes-global`` probe."""
+    if type(value) is tuple:
+        return tuple(changed_value(v) for v in value)
     if isinstance(value, bool):
         return not value
     if isinstance(value, int):
