@@ -220,6 +220,32 @@ CUMULATIVE_CASES = (  # three lengths: every new shape costs a compilation per p
     case(jnp.array([7.0])),
 )
 
+# Half-precision inputs: the running totals stay in the dtype of `xs`, as the task says. A
+# history built in a `jnp.zeros(n)` buffer, or from `xs` cast to float32 "for accuracy", comes
+# back as float32, which the value comparison accepts (a wider dtype loses nothing): the dtype
+# is checked on its own. Values with a short binary form, so that every sum is exact in float16.
+CUMULATIVE_HALF_CASES = (
+    case(jnp.array([0.5, -1.25, 2.0, 0.75], jnp.float16)),
+    case(jnp.array([1.5, 0.25, -3.0], jnp.bfloat16)),
+)
+
+
+def _history_keeps_dtype(args, result):
+    xs = args[0]
+    allowed = {np.asarray(xs).dtype, jnp.asarray(xs).dtype}
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        return f"expected a pair (total, history), got {type(result).__name__}"
+    for label, value in zip(("total", "history"), result):
+        dtype = getattr(value, "dtype", None)
+        if dtype not in allowed:
+            shown = dtype if dtype is not None else type(value).__name__
+            return (
+                f"{label} has dtype {shown}, xs has dtype {jnp.asarray(xs).dtype}: the running "
+                "totals are in the dtype of xs"
+            )
+    return None
+
+
 register(Exercise(
     id="3.3",
     signature="cumulative_log(xs)",
@@ -231,6 +257,16 @@ register(Exercise(
                 "`history` is an array with one running total per element of `xs`, whatever its "
                 "length, in the dtype of `xs`; `total` is its last element. A NaN is part of every "
                 "sum that includes it."
+            ),
+        ),
+        probes.satisfies(
+            "cumulative_log", CUMULATIVE_HALF_CASES, _history_keeps_dtype,
+            key="keeps-dtype",
+            description="total and history are in the dtype of xs (float16 and bfloat16 too)",
+            hint=(
+                "The running totals are in the dtype of `xs`. A buffer made with `jnp.zeros(n)` "
+                "or a cast to float32 gives float32 whatever `xs` is: make the buffer like `xs`, "
+                "or let the sums keep the dtype of `xs`."
             ),
         ),
         probes.inputs_unchanged("cumulative_log", CUMULATIVE_CASES),

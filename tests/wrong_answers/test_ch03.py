@@ -348,7 +348,7 @@ def cumulative_log_scan(xs):
 
 def cumulative_log_python_loop(xs):
     totals = []
-    total = jnp.zeros((), jnp.float32)
+    total = jnp.zeros((), jnp.asarray(xs).dtype)
     for x in jnp.asarray(xs):  # a local list: it dies with the call
         total = total + x
         totals.append(total)
@@ -959,6 +959,60 @@ CASES = [
     wrong("3.2", "matches-reference", predict_rounded),
     right("3.2", predict_leaves_in_sorted_order),
     wrong("3.1", "matches-reference", update_state_rounded),
+]
+
+# Round 3: the running totals in the dtype of xs ---------------------------------------
+
+
+def cumulative_log_python_loop_float32_start(xs):
+    totals = []
+    total = jnp.zeros((), jnp.float32)  # float32 whatever xs is: float16 sums come back float32
+    for x in jnp.asarray(xs):
+        total = total + x
+        totals.append(total)
+    history = jnp.stack(totals)
+    return history[-1], history
+
+
+def cumulative_log_zeros_buffer(xs):
+    xs = jnp.asarray(xs)
+
+    def body(i, history):
+        previous = jnp.where(i > 0, history[i - 1], 0.0)
+        return history.at[i].set(previous + xs[i])
+
+    history = lax.fori_loop(0, xs.shape[0], body, jnp.zeros(xs.shape[0]))  # a float32 buffer
+    return history[-1], history
+
+
+def cumulative_log_float32_for_accuracy(xs):
+    history = jnp.cumsum(jnp.asarray(xs, jnp.float32))  # "sums are more accurate in float32"
+    return history[-1], history
+
+
+def cumulative_log_zeros_like_buffer(xs):
+    xs = jnp.asarray(xs)
+
+    def body(i, history):
+        previous = jnp.where(i > 0, history[i - 1], 0)
+        return history.at[i].set(previous + xs[i])
+
+    history = lax.fori_loop(0, xs.shape[0], body, jnp.zeros_like(xs))
+    return history[-1], history
+
+
+def cumulative_log_float32_sums_cast_back(xs):
+    xs = jnp.asarray(xs)
+    history = jnp.cumsum(xs.astype(jnp.float32)).astype(xs.dtype)
+    return history[-1], history
+
+
+CASES += [
+    wrong("3.3", "keeps-dtype", cumulative_log_python_loop_float32_start),
+    wrong("3.3", "keeps-dtype", cumulative_log_zeros_buffer),
+    wrong("3.3", "keeps-dtype", cumulative_log_float32_for_accuracy),
+    right("3.3", cumulative_log_zeros_like_buffer),
+    right("3.3", cumulative_log_float32_sums_cast_back),
 ]
 
 test_known_answer = parametrize(CASES)
