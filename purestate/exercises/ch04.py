@@ -138,6 +138,13 @@ SET_ROW_NUMPY_CASES = (case(_M.copy(), 2, _ROW.copy()), case(_M5.copy(), -2, _RO
 _ROW_WEIGHTS = np.linspace(0.5, 2.0, 12, dtype=np.float32)
 
 
+def _is_jax_array(args: tuple[Any, ...], result: Any) -> str | None:
+    if isinstance(result, jax.Array):
+        return None
+    kind = "a NumPy array" if isinstance(result, np.ndarray) else type(result).__name__
+    return f"returned {kind} for a NumPy `m`; the task asks for a JAX array"
+
+
 def _weighted_sum(matrix: jax.Array) -> jax.Array:
     """A scalar that depends on every entry of the result with a different weight."""
     weights = jnp.asarray(_ROW_WEIGHTS[: matrix.size]).reshape(matrix.shape)
@@ -161,6 +168,19 @@ register(Exercise(
             hint=(
                 "Assigning into `m` changes the caller's NumPy array. Build a new array instead, "
                 "with an indexed update on a JAX array."
+            ),
+        ),
+        # A NumPy copy assigned into gives the right values for a NumPy `m` (the comparison
+        # above takes NumPy and JAX arrays of equal values as equal), but the task asks for a
+        # JAX array whatever `m` is.
+        probes.satisfies(
+            "set_row", SET_ROW_NUMPY_CASES[:2], _is_jax_array,
+            key="returns-jax-array",
+            description="set_row returns a JAX array, for a NumPy `m` too",
+            hint=(
+                "A NumPy `m` must come back as a JAX array as well: an assignment into a NumPy "
+                "copy gives a NumPy array (and no gradient under jax.grad). Convert `m` first "
+                "and update the JAX array."
             ),
         ),
         probes.grad_of_loss_matches_reference(

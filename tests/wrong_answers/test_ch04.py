@@ -641,4 +641,30 @@ CASES = [
     right("4.2", set_row_jitted),
 ]
 
+# Round 3 ------------------------------------------------------------------------------
+
+
+def set_row_numpy_stays_numpy(m, i, row):
+    if isinstance(m, np.ndarray):  # a copy, so the caller's array is safe, but a NumPy result
+        updated = m.copy()
+        updated[i] = np.asarray(row)
+        return updated
+    return m.at[i].set(row)
+
+
+def set_row_lax_index_in_dim(m, i, row):
+    return jax.lax.dynamic_update_index_in_dim(jnp.asarray(m), row, i, 0)
+
+
+def set_row_add_difference(m, i, row):
+    m = jnp.asarray(m)
+    return m.at[i].add(row - m[i])  # the gradient for the old row i cancels: 0, as for set
+
+
+CASES += [
+    wrong("4.2", "returns-jax-array", set_row_numpy_stays_numpy),
+    right("4.2", set_row_lax_index_in_dim),
+    right("4.2", set_row_add_difference),
+]
+
 test_known_answer = parametrize(CASES)
