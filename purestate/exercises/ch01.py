@@ -189,6 +189,8 @@ APPEND_LOG_CASES = (
     case("dup", ["dup", "dup"]),
     # a long log keeps every message; a message keeps its spaces
     case("  step 12 done ", [f"step {i}" for i in range(12)]),
+    # a message need not be a string: it is added as it is (no `str()`, no formatting)
+    case({"step": 3, "loss": 0.25}, ["boot"]),
 )
 
 

@@ -845,4 +845,15 @@ CASES = [
     right("1.4", new_history_defaultdict, record_iadd_on_copy),
 ]
 
+# Round 3 ------------------------------------------------------------------------------
+
+
+def append_log_formats_message(message, log=None):
+    return (log or []) + [f"{message}"]  # a message that is not a string becomes its text
+
+
+CASES += [
+    wrong("1.3", "matches-reference", append_log_formats_message),
+]
+
 test_known_answer = parametrize(CASES)
