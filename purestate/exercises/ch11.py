@@ -64,6 +64,10 @@ INSERT_CASES = (
     case(_BUF_A, 7, _floats(3)),   # wraps to 2
     case(_BUF_A, 5, _floats(3)),   # wraps to 0
     case(_BUF_B, 9, _floats(2)),   # another capacity: wraps to 1
+    # The largest step a jitted int32 holds (RL runs reach hundreds of millions of steps):
+    # a step cast to int8 or int16 wraps to -1 (position 4), one in float32 or bfloat16
+    # rounds to 2**31 (position 3); the right position is 2. Same shapes: no new compilation.
+    case(_BUF_A, 2**31 - 1, -2.0 * _BUF_A[0]),
 )
 INSERT_STEPS = (0, 3, 4, 6, 11, 12)  # same shapes, new steps: one compilation
 _INSERT = "insert"

@@ -393,4 +393,63 @@ CASES += [
 ]
 
 
+# Round 3: the step in a narrow type. Right for the steps of a short run, wrong for a long one
+# (a replay buffer may see billions of rows).
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_int16_step(buffer, step, row):  # "an index never needs 32 bits"
+    return buffer.at[jnp.int16(step) % buffer.shape[0]].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_uint8_step(buffer, step, row):
+    return buffer.at[jnp.asarray(step, jnp.uint8) % buffer.shape[0]].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_float_step(buffer, step, row):  # exact up to 2**24 only
+    index = jnp.floor(jnp.float32(step) % buffer.shape[0]).astype(jnp.int32)
+    return buffer.at[index].set(row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_uint32_rem(buffer, step, row):  # right: unsigned, and wide enough
+    return buffer.at[jax.lax.rem(jnp.uint32(step), jnp.uint32(buffer.shape[0]))].set(row)
+
+
+def train_final_copy(sgd_step, w, x, y, steps):  # right: one copy before, one after the loop
+    w, losses = w.copy(), []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return jnp.copy(w), jnp.stack(losses)
+
+
+def train_astype_same_dtype(sgd_step, w, x, y, steps):  # astype to its own dtype is no copy
+    w, losses = w.astype(jnp.float32), []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_block_until_ready(sgd_step, w, x, y, steps):  # returns the same array
+    w, losses = jax.block_until_ready(w), []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+CASES += [
+    wrong("11.1", "matches-reference", insert_int16_step),
+    wrong("11.1", "matches-reference", insert_uint8_step),
+    wrong("11.1", "matches-reference", insert_float_step),
+    right("11.1", insert_uint32_rem),
+    right("11.2", train_final_copy),
+    wrong("11.2", "callers-w-survives", train_astype_same_dtype),
+    wrong("11.2", "callers-w-survives", train_block_until_ready),
+]
+
 test_known_answer = parametrize(CASES)
