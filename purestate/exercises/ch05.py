@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 
@@ -601,6 +602,86 @@ def _augment_rows_independent(args: tuple[Any, ...], result: Any) -> str | None:
     return None
 
 
+def draw_key_data(fn: Callable[..., Any], *args: Any) -> np.ndarray:
+    """The key data of every key ``fn``'s program draws random bits from, one row per key.
+
+    The traced program (``jax.make_jaxpr``) is evaluated again under ``jax.jit`` by an
+    interpreter that follows the nested ``jit`` calls the samplers are made of and returns,
+    beside nothing else, the key data of each ``random_bits`` operand (a key array under
+    ``vmap``: one row per key). Draws inside a ``scan``, ``while`` or ``cond`` body are not
+    followed. One compilation, of about the answer's own program.
+    """
+    closed = jax.make_jaxpr(fn)(*args)
+    calls = ("jit", "pjit", "closed_call", "core_call")
+
+    def evaluate(jaxpr: Any, consts: Any, *values: Any, found: list[Any]) -> list[Any]:
+        env: dict[Any, Any] = dict(zip(jaxpr.constvars, consts))
+        env.update(zip(jaxpr.invars, values))
+
+        def read(var: Any) -> Any:
+            return var.val if isinstance(var, jax.extend.core.Literal) else env[var]
+
+        for eqn in jaxpr.eqns:
+            ins = [read(var) for var in eqn.invars]
+            name = eqn.primitive.name
+            if name == "random_bits":
+                data = jax.random.key_data(ins[0])
+                found.append(data.reshape(-1, data.shape[-1]))
+            inner = eqn.params.get("jaxpr") if name in calls else eqn.params.get("call_jaxpr")
+            if isinstance(inner, jax.extend.core.ClosedJaxpr) and (name in calls or name.startswith("custom_")):
+                outs = evaluate(inner.jaxpr, inner.consts, *ins, found=found)
+            else:
+                outs = eqn.primitive.bind(*ins, **eqn.primitive.get_bind_params(eqn.params))
+                if not eqn.primitive.multiple_results:
+                    outs = [outs]
+            env.update(zip(eqn.outvars, outs))
+        return [read(var) for var in jaxpr.outvars]
+
+    def keys_drawn(*flat: Any) -> list[Any]:
+        found: list[Any] = []
+        evaluate(closed.jaxpr, closed.consts, *flat, found=found)
+        return found
+
+    found = jax.jit(keys_drawn)(*jax.tree.leaves(args))
+    if not found:
+        return np.zeros((0, 2), np.uint32)
+    return np.concatenate([np.asarray(rows) for rows in found])
+
+
+def _draws_use_distinct_keys(name: str, cases: tuple[probes.Case, ...]) -> probes.Probe:
+    """No two draws of the program use the same key (``draw_key_data``).
+
+    Keys derived by one call are caught by ``jax.debug_key_reuse`` when drawn with twice; keys
+    made by different ``fold_in`` calls are not: flip keys ``fold_in(key, i)`` and noise keys
+    ``fold_in(key, i + 1)`` give example i's noise the key of example i + 1's flip, and that
+    flip is then the sign of the noise (each is 1 of 512 examples apart, so the statistics see
+    nothing). Distinct keys of a right answer collide with probability about k**2 / 2**65 for
+    k keys: never, for the few dozen here.
+    """
+
+    def run(answer: probes.Answer) -> None:
+        fn = getattr(answer, name)
+        for make in cases:
+            args = make()
+            data = answer.call_transformed(f"jax.make_jaxpr({name})", draw_key_data, fn, *args)
+            _, first, counts = np.unique(data, axis=0, return_index=True, return_counts=True)
+            if (counts > 1).any():
+                raise probes.ProbeFailure(
+                    f"{probes.signature_text(name, fn, args)} draws more than once with the same key "
+                    f"({int((counts > 1).sum())} of the {len(first)} keys it draws from are used twice "
+                    "or more): two fold_in calls with an equal number, or a fold_in and a split that "
+                    "meet, make the same key, and jax.debug_key_reuse cannot see it"
+                )
+
+    return probes.Probe(
+        "distinct-keys", f"{name} draws every random value from a key no other draw uses", run,
+        hint=(
+            "Every draw needs a key no other draw uses: if you fold numbers into `key`, the numbers "
+            "for the flips and those for the noise must never meet."
+        ),
+    )
+
+
 def _flips_of(result: Any) -> Any:
     return result[1] if isinstance(result, (tuple, list)) and len(result) == 2 else None
 
@@ -635,6 +716,7 @@ register(Exercise(
                 "example's key before drawing twice."
             ),
         ),
+        _draws_use_distinct_keys("augment_batch", AUGMENT_OTHER_SHAPE_CASES),
         probes.satisfies(
             "augment_batch", AUGMENT_MANY_CASES, _augment_flip_rate, jit=True,
             key="flip-probability",

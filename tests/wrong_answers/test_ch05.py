@@ -940,6 +940,39 @@ def histogram_scan(indices, num_bins):
     return jax.lax.scan(body, jnp.zeros(num_bins, jnp.int32), jnp.asarray(indices))[0]
 
 
+def _augment_from_keys(flip_keys, noise_keys, images):
+    images = jnp.asarray(images)
+    flipped = jax.vmap(jax.random.bernoulli)(flip_keys)
+    noise = jax.vmap(lambda k: jax.random.normal(k, images.shape[1:]))(noise_keys)
+    return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
+def augment_batch_fold_in_neighbours(key, images):
+    # "A different number for the noise": fold_in(key, i + 1) is the flip key of example
+    # i + 1, so that example is reversed exactly when example i's first noise value is
+    # negative; each key is made by its own fold_in, so debug_key_reuse sees nothing.
+    steps = jnp.arange(images.shape[0])
+    flip_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(steps)
+    noise_keys = jax.vmap(lambda i: jax.random.fold_in(key, i + 1))(steps)
+    return _augment_from_keys(flip_keys, noise_keys, images)
+
+
+def augment_batch_fold_in_odd_numbers(key, images):
+    # Noise keys on the odd numbers, flip keys on all numbers below the batch size: they meet.
+    steps = jnp.arange(images.shape[0])
+    flip_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(steps)
+    noise_keys = jax.vmap(lambda i: jax.random.fold_in(key, 2 * i + 1))(steps)
+    return _augment_from_keys(flip_keys, noise_keys, images)
+
+
+def augment_batch_fold_in_far_apart(key, images):
+    batch = images.shape[0]
+    steps = jnp.arange(batch)
+    flip_keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(steps)
+    noise_keys = jax.vmap(lambda i: jax.random.fold_in(key, batch + i))(steps)
+    return _augment_from_keys(flip_keys, noise_keys, images)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1081,6 +1114,9 @@ CASES = [
     wrong("5.3", "matches-reference", histogram_segment_sum_ones_like),
     right("5.3", histogram_uint32),
     right("5.3", histogram_scan),
+    wrong("5.5", "distinct-keys", augment_batch_fold_in_neighbours),
+    wrong("5.5", "distinct-keys", augment_batch_fold_in_odd_numbers),
+    right("5.5", augment_batch_fold_in_far_apart),
 ]
 
 MULTI_DEVICE_CASES = [
