@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import re
 from dataclasses import dataclass
@@ -128,6 +129,26 @@ def _validate(exercise: Exercise, objects: tuple[Any, ...]) -> str | None:
     for name, obj in zip(exercise.objects, objects):
         if not callable(obj):
             return f"{name} should be a function or class; check was given {type_name(obj)}: {short(obj)}."
+        kind = _suspended_kind(obj)
+        if kind:
+            return (
+                f"{name} is {kind}: calling it returns an object that has not run yet. Write "
+                f"{name} with a plain `def` that returns its result."
+            )
+    return None
+
+
+def _suspended_kind(obj: Any) -> str | None:
+    """What kind of function ``obj`` is when a call runs none of its body (``async``, ``yield``)."""
+    try:
+        if inspect.iscoroutinefunction(obj):
+            return "an async function (async def)"
+        if inspect.isasyncgenfunction(obj):
+            return "an async generator function"
+        if inspect.isgeneratorfunction(obj):
+            return "a generator function (it contains yield)"
+    except Exception:  # noqa: BLE001 - a hostile __getattr__: let the probes judge it
+        return None
     return None
 
 

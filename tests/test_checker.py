@@ -185,6 +185,36 @@ def test_a_wrong_call_of_check_is_explained(capsys, args, expected: str) -> None
     assert expected in capsys.readouterr().out
 
 
+async def add_item_async(items: list, item: object) -> list:
+    return items + [item]
+
+
+def add_item_yielding(items: list, item: object):
+    yield items + [item]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (add_item_async, "add_item is an async function (async def)"),
+        (add_item_yielding, "add_item is a generator function (it contains yield)"),
+    ],
+)
+def test_a_function_whose_call_runs_nothing_is_explained(capsys, answer, expected: str) -> None:
+    result = check("1.1", answer)
+    assert result.status is Status.INVALID and not result
+    assert expected in capsys.readouterr().out
+
+
+def test_jax_errors_name_the_readers_function_not_the_checkers_wrapper() -> None:
+    def predict(params, x):
+        return "not an array"
+
+    report = evaluate("3.2", predict).render()
+    assert "function predict traced for jit" in report
+    assert "wrapper" not in report and "counted" not in report
+
+
 def test_output_of_the_readers_code_stays_out_of_the_report(capsys) -> None:
     def chatty(items: list, item: object) -> list:
         print("debugging!")

@@ -50,7 +50,15 @@ def fresh_jit(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     def wrapper(*args: Any) -> Any:
         return fn(*args)
 
+    _named_after(wrapper, fn)
     return jax.jit(wrapper, **jit_kwargs)
+
+
+def _named_after(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> None:
+    """Give ``wrapper`` the reader's function name: JAX's errors name the function they trace."""
+    name = getattr(fn, "__name__", None)
+    if isinstance(name, str) and name.isidentifier():
+        wrapper.__name__ = wrapper.__qualname__ = name
 
 
 class Answer:
@@ -230,7 +238,10 @@ def signature_text(name: str, fn: Callable[..., Any], args: Sequence[Any]) -> st
     """``name(a=…, b=…)`` with the reader's parameter names, for messages."""
     shown = [short(a, limit=40) for a in args]
     try:
-        params = list(inspect.signature(fn).parameters)
+        params = [
+            p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         params = []
     if len(params) >= len(args):

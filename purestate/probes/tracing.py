@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from purestate.compare import mismatch
 from purestate.runner import ReaderError
-from purestate.probes.core import Answer, Case, Probe, _fail, fresh_jit
+from purestate.probes.core import Answer, Case, Probe, _fail, _named_after, fresh_jit
 
 
 def jit_matches_eager(
@@ -67,6 +67,7 @@ def traces_once(
             traces += 1
             return fn(*args)
 
+        _named_after(counted, fn)
         jitted = jax.jit(counted, static_argnums=static_argnums)
         for make in cases:
             answer.call_transformed(f"jax.jit({name})", jitted, *make())

@@ -120,3 +120,14 @@ def test_a_readers_not_implemented_error_is_not_a_stub() -> None:
 
     with pytest.raises(ReaderError, match="only one argument for now"):
         probes.matches_reference("f", affine, AFFINE).run(Answer({"f": partial_answer}))
+
+
+def test_signature_text_names_only_parameters_that_take_the_arguments() -> None:
+    def named(params, x):
+        return x
+
+    def variadic(*args, **kwargs):
+        return args
+
+    assert probes.signature_text("predict", named, (1, 2)) == "predict(params=1, x=2)"
+    assert probes.signature_text("predict", variadic, (1, 2)) == "predict(1, 2)"
