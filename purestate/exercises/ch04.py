@@ -89,7 +89,10 @@ register(Exercise(
         probes.jit_matches_eager("mse_loss", LOSS_CASES),
         probes.inputs_unchanged(
             "mse_loss", LOSS_CASES,
-            hint="Read from `params`; do not assign into it (no `params[...] = ...`, no pop).",
+            hint=(
+                "Read from `params`; do not assign into it (no `params[...] = ...`, no pop), and do "
+                "not donate the arguments (`donate_argnums` deletes the caller's arrays)."
+            ),
         ),
         probes.globals_unchanged(
             "mse_loss", LOSS_CASES,
@@ -166,8 +169,9 @@ register(Exercise(
         probes.inputs_unchanged(
             "set_row", SET_ROW_NUMPY_CASES,
             hint=(
-                "Assigning into `m` changes the caller's NumPy array. Build a new array instead, "
-                "with an indexed update on a JAX array."
+                "Assigning into `m` changes the caller's NumPy array, and `donate_argnums` deletes "
+                "the caller's JAX array. Build a new array instead, with an indexed update on a "
+                "JAX array."
             ),
         ),
         # A NumPy copy assigned into gives the right values for a NumPy `m` (the comparison
@@ -348,7 +352,10 @@ register(Exercise(
         ),
         probes.inputs_unchanged(
             "train_step", TRAIN_STEP_CASES,
-            hint="Return a new dict of parameters; do not update the caller's dict in place.",
+            hint=(
+                "Return a new dict of parameters; do not update the caller's dict in place, and do "
+                "not donate it (`donate_argnums` deletes the caller's arrays)."
+            ),
         ),
         probes.globals_unchanged(
             "train_step", TRAIN_STEP_CASES,

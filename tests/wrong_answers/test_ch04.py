@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -661,8 +662,26 @@ def set_row_add_difference(m, i, row):
     return m.at[i].add(row - m[i])  # the gradient for the old row i cancels: 0, as for set
 
 
+@functools.partial(jax.jit, static_argnums=1, donate_argnums=0)
+def _set_row_in_donated_buffer(m, i, row):
+    return m.at[i].set(row)
+
+
+def set_row_donates(m, i, row):
+    # "update in place, no copy": jnp.asarray of a JAX array is that array, now deleted
+    return _set_row_in_donated_buffer(jnp.asarray(m), i, row)
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def train_step_donates_params(params, x, y, lr):
+    loss, grads = jax.value_and_grad(_quadratic_loss)(params, x, y)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
 CASES += [
     wrong("4.2", "returns-jax-array", set_row_numpy_stays_numpy),
+    wrong("4.2", "inputs-unchanged", set_row_donates),
+    wrong("4.4", "inputs-unchanged", train_step_donates_params),
     right("4.2", set_row_lax_index_in_dim),
     right("4.2", set_row_add_difference),
 ]
