@@ -111,6 +111,16 @@ NOISE_CASES = (
     probes.case(jax.random.key(2), _XN * 3.0, 2.0),
 )
 
+def _returns_typed_key(args: tuple[Any, ...], result: Any) -> str | None:
+    if not (isinstance(result, tuple) and len(result) == 2):
+        return "expected a pair (new_key, noisy_x)"
+    new_key = result[0]
+    if isinstance(new_key, jax.Array) and jax.dtypes.issubdtype(new_key.dtype, jax.dtypes.prng_key):
+        return None
+    kind = f"an array of {new_key.dtype}" if hasattr(new_key, "dtype") else type(new_key).__name__
+    return f"the new key is {kind}, not a typed key like {jax.typeof(args[0])}"
+
+
 register(Exercise(
     id="14.2",
     signature="add_noise(key, x, scale)",
@@ -128,6 +138,15 @@ register(Exercise(
             "add_noise", NOISE_CASES[:1], eager=False,
             hint="A key was used twice: each draw needs a key of its own, and the key you "
             "return must not be one you drew with.",
+        ),
+        # The raw data of the new key compares equal to the reference's key, number for
+        # number, and a legacy uint32 key still splits: only its type tells it from the key.
+        probes.satisfies(
+            "add_noise", NOISE_CASES[:1], _returns_typed_key,
+            key="returns-typed-key",
+            description="the key add_noise returns is a typed PRNG key, like the key it was given",
+            hint="Return the first key of the split itself, not its jax.random.key_data: the "
+            "caller's next call gets it as its key.",
         ),
         probes.varies_with(
             "add_noise", ((NOISE_CASES[0], NOISE_CASES[1]),), jit=True,

@@ -308,4 +308,32 @@ CASES = [
     right("14.2", add_noise_star_unpack),
 ]
 
+# Round 3.
+
+
+def add_noise_returns_key_data(key, x, scale):  # "the caller stores plain arrays"
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    noisy = jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+    return jax.random.key_data(new_key), noisy
+
+
+def add_noise_mask_times_noise(key, x, scale):  # right: the mask as a 0/1 factor
+    keys = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(keys[2], 0.5, jnp.shape(x))
+    return keys[0], x + keep * (scale * jax.random.normal(keys[1], jnp.shape(x)))
+
+
+def fit_step_callback_print(params, x, y, lr):  # right: a print at run time, like jax.debug.print
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    jax.debug.callback(lambda value: print("loss", value), loss)
+    return {name: params[name] - lr * grads[name] for name in params}, loss
+
+
+CASES += [
+    wrong("14.2", "returns-typed-key", add_noise_returns_key_data),
+    right("14.2", add_noise_mask_times_noise),
+    right("14.1", fit_step_callback_print),
+]
+
 test_known_answer = parametrize(CASES)
