@@ -41,15 +41,18 @@ def reference_count_above(x: Any, threshold: Any) -> np.ndarray:
 
 
 _NAN = np.float32(np.nan)
+_INF = np.float32(np.inf)
 
 COUNT_ABOVE_CASES = (
     case(np.array([0.5, 2.0, -1.0, 3.0, 2.0], dtype=np.float32), 1.0),
     case(np.array([1.0, 1.0, 1.5], dtype=np.float32), 1.0),  # equal is not above
     case(np.array([[0.0, 4.0, 5.0], [6.0, -2.0, 0.1]], dtype=np.float32), 0.5),  # one 2-D example
     case(np.array([-3.0, -0.5, -2.0, 0.0, -1.0], dtype=np.float32), -1.0),  # a negative threshold
-    case(np.array([_NAN, 2.0, _NAN, -1.0, 5.0], dtype=np.float32), 0.0),  # NaN > t is False
-    # NaN below a negative threshold: NaN replaced by 0 (nan_to_num) would count as above.
-    case(np.array([_NAN, -2.0, _NAN, 0.5, -0.5], dtype=np.float32), -1.0),
+    # NaN > t is False; inf > t is True (an answer that keeps finite values only misses it).
+    case(np.array([_NAN, 2.0, _NAN, -1.0, _INF], dtype=np.float32), 0.0),
+    # NaN below a negative threshold: NaN replaced by 0 (nan_to_num) would count as above;
+    # -inf is below.
+    case(np.array([_NAN, -_INF, _NAN, 0.5, -0.5], dtype=np.float32), -1.0),
     # One 0-d example, just above the threshold: a loop over rows or a sum over axis -1 fails
     # on it, and float16 or bfloat16 rounds 1.0001 to 1.0, which is not above.
     case(np.array(1.0001, dtype=np.float32), 1.0),

@@ -973,6 +973,15 @@ def augment_batch_fold_in_far_apart(key, images):
     return _augment_from_keys(flip_keys, noise_keys, images)
 
 
+def count_above_finite_only(x, threshold):
+    x = jnp.asarray(x)
+    return jnp.sum((x > threshold) & jnp.isfinite(x))  # "leave NaN out": drops inf too
+
+
+def count_above_nan_to_threshold(x, threshold):
+    return jnp.sum(jnp.nan_to_num(jnp.asarray(x), nan=threshold) > threshold)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1117,6 +1126,8 @@ CASES = [
     wrong("5.5", "distinct-keys", augment_batch_fold_in_neighbours),
     wrong("5.5", "distinct-keys", augment_batch_fold_in_odd_numbers),
     right("5.5", augment_batch_fold_in_far_apart),
+    wrong("5.1", "matches-reference", count_above_finite_only),
+    right("5.1", count_above_nan_to_threshold),
 ]
 
 MULTI_DEVICE_CASES = [
