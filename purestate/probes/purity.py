@@ -133,7 +133,8 @@ def globals_unchanged(
     ``hidden_state``): the globals its code names and its closure cells, the attributes of
     the function itself, its default values, the class attributes of the classes it names,
     the contents of containers (lists, dicts, sets, deques, ``array.array``, bytearrays,
-    NumPy arrays) and of objects (``__dict__`` and ``__slots__``) at any depth, and the same
+    NumPy arrays), the position of iterators (``iter(range(…))``, ``map``, ``enumerate``)
+    and of generators, and the contents of objects (``__dict__`` and ``__slots__``) at any depth, and the same
     for every function of the reader's it calls (named in a global or a closure, methods of
     classes it names), a few levels deep. A ``functools.partial``, a bound method, a
     ``jax.jit``-wrapped function or a callable object passed as the answer is looked through.
@@ -173,6 +174,18 @@ _MAX_FOLLOWED = 200
 _MAX_DATA_DEPTH = 40
 _SMALL_BYTES = 1 << 16  # JAX arrays up to this size are compared by content, larger ones by identity
 _SKIPPED_CLASS_ENTRIES = frozenset({"__dict__", "__weakref__", "__doc__", "__module__", "__qualname__"})
+
+
+# Python's iterators over sequences, ranges, dicts and sets: `next` moves them on, and how
+# many items they still hold (`__length_hint__`) shows it. A module-level `iter(range(…))`
+# advanced on every call is a counter kept between calls.
+_SEQUENCE_ITERATORS = tuple({
+    type(iter(x))
+    for x in ([], (), range(0), range(2**64), "", b"", bytearray(), {}, {}.values(), {}.items(), set())
+} | {type(reversed([])), type(reversed(range(0)))})
+# Iterators made of other iterators: `__reduce__` gives what they consume (and, for
+# `enumerate`, the next index), fingerprinted in turn.
+_COMPOSED_ITERATORS = (map, zip, enumerate, filter)
 
 
 class _Same:
@@ -376,6 +389,10 @@ class _Walker:
             return ("RandomState", _Same(value), fp(value.get_state(), depth, level + 1))
         if isinstance(value, itertools.count):
             return ("count", _Same(value), repr(value))
+        if kind in _SEQUENCE_ITERATORS:
+            return ("iterator", kind.__name__, _Same(value), value.__length_hint__())
+        if kind in _COMPOSED_ITERATORS:
+            return ("iterator", kind.__name__, _Same(value), fp(value.__reduce__()[1:], depth, level + 1))
         if isinstance(value, types.GeneratorType):
             frame = value.gi_frame
             if frame is None:

@@ -108,6 +108,7 @@ def test_globals_unchanged_reads_a_global_prng_key() -> None:
 import array
 import collections
 import functools
+import itertools
 
 _CASES = [case(jnp.float32(1.0))]
 _deque: collections.deque = collections.deque(maxlen=100)
@@ -115,6 +116,10 @@ _tally: collections.Counter = collections.Counter()
 _by_key: collections.defaultdict = collections.defaultdict(list)
 _samples = array.array("d")
 _buffer = bytearray()
+_ids = iter(range(10**6))
+_labels = map("item-{}".format, itertools.count())
+_numbered = enumerate(iter(range(10**6)))
+_untouched = iter(range(5))
 _seen: set = set()
 
 
@@ -211,6 +216,25 @@ def test_globals_unchanged_sees_containers_by_content() -> None:
     for fn, name in [(to_deque, "_deque"), (to_counter, "_tally"), (to_defaultdict, "_by_key"),
                      (to_array, "_samples"), (to_bytearray, "_buffer"), (to_set, "_seen")]:
         assert f"the global `{name}`" in (_failure(fn) or ""), name
+
+
+def test_globals_unchanged_sees_iterators_move_on() -> None:
+    def from_range(x: jax.Array) -> jax.Array:
+        next(_ids)
+        return x
+
+    def from_map(x: jax.Array) -> jax.Array:
+        next(_labels)
+        return x
+
+    def from_enumerate(x: jax.Array) -> jax.Array:
+        next(_numbered)
+        return x
+
+    assert "the global `_ids`" in (_failure(from_range) or "")
+    assert "the global `_labels`" in (_failure(from_map) or "")
+    assert "the global `_numbered`" in (_failure(from_enumerate) or "")
+    assert _failure(lambda x: x if _untouched is not None else -x) is None  # named, not advanced
 
 
 def test_globals_unchanged_sees_objects_at_any_depth_and_slots() -> None:
