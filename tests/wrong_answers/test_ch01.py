@@ -852,8 +852,26 @@ def append_log_formats_message(message, log=None):
     return (log or []) + [f"{message}"]  # a message that is not a string becomes its text
 
 
+_NEXT_ID = iter(range(1_000_000))
+
+
+def add_item_ids_from_iterator(items, item):
+    next(_NEXT_ID)  # "a unique id per added item": an iterator advanced on every call
+    return [*items, item]
+
+
+_LABELS = map("item-{}".format, itertools.count())
+
+
+def add_item_labels_from_map(items, item):
+    next(_LABELS)
+    return [*items, item]
+
+
 CASES += [
     wrong("1.3", "matches-reference", append_log_formats_message),
+    wrong("1.1", "globals-unchanged", add_item_ids_from_iterator),
+    wrong("1.1", "globals-unchanged", add_item_labels_from_map),
 ]
 
 test_known_answer = parametrize(CASES)
