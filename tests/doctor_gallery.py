@@ -854,6 +854,55 @@ def seeded_by_clock(x):
     return x + jax.random.normal(key, x.shape)
 
 
+SLOPE = 0.1
+
+
+def _leaky(x):
+    return jnp.where(x > 0, x, SLOPE * x)
+
+
+def _dense(w, x):
+    return _leaky(w * x)
+
+
+def _block(w, x):
+    return _dense(w, x) + x
+
+
+class Network:
+    """The global is read four calls down: method, block, dense layer, activation."""
+
+    def __init__(self):
+        self.w = jnp.array([1.0, 2.0, 3.0])
+
+    def forward(self, x):
+        return _block(self.w, x) * 2
+
+
+network = Network()
+
+
+@jax.jit
+def _announced(x):
+    print("compiling the helper")  # runs while _announced is traced: on the first call only
+    return x * 2
+
+
+def calls_announcing_helper(x):
+    return _announced(x) + 1
+
+
+quiet_logger = logging.getLogger("doctor_gallery.private")
+quiet_logger.propagate = False  # a handler of its own, nothing reaches the root logger
+quiet_logger.addHandler(logging.NullHandler())
+quiet_logger.setLevel(logging.INFO)
+
+
+def logs_privately(x):
+    quiet_logger.info("step taken")
+    return x - 1
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -942,6 +991,9 @@ BUGGY = [
     ("recompiles", decayed, lambda: (jnp.ones(2), 3)),
     ("recompiles", scale_by_static_helper, lambda: (jnp.ones(2), 0.5)),
     ("not-deterministic", seeded_by_clock, V3),
+    ("bakes-global", network.forward, V3),
+    ("python-side-effect", calls_announcing_helper, V3),
+    ("python-side-effect", logs_privately, V3),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}

@@ -157,6 +157,13 @@ class Examination:
         state_before = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state(), **_settings()}
         generator_states = self.reach.generator_states()
         settings = outside.jax_settings()
+        for helper in self.reach.inner_jits:
+            # (so that the first plain call traces the reader's jitted helpers, as the first
+            # call in a fresh session does, even when the reader has called them before)
+            try:
+                helper.clear_cache()
+            except Exception:
+                pass
         try:
             with captured() as out1:
                 result1 = self.call(self.fn, first)
@@ -231,6 +238,11 @@ class Examination:
                                        "it draws from a global generator (the doctor put it back afterwards)")
         if self.user_jit:
             self.side_effects(self.eager_output, self.eager_output2, f"`{self.name}`")
+        elif self.reach.inner_jits and not self.has("writes-outside"):
+            # a jax.jit function of the reader's that it calls printed while it was traced,
+            # on the first plain call only
+            self.side_effects(self.eager_output, self.eager_output2,
+                              f"`{self.name}` (through the jax.jit function of yours it calls)")
         return True
 
     def _more_calls(self, result: Any, count: int = 6) -> str | None:
@@ -716,7 +728,19 @@ def captured() -> Iterator[Callable[[], str]]:
     handler = _LogCapture(sink)
     root = logging.getLogger()
     level = root.level
-    root.addHandler(handler)
+    # every logger's records, also those of a logger that does not propagate to the root
+    # (propagate = False, with a handler of its own made before the capture)
+    original_handle = logging.Logger.handle
+
+    def handle(logger: logging.Logger, record: logging.LogRecord) -> Any:
+        try:
+            if not logger.disabled and logger.filter(record):
+                handler.emit(record)
+        except Exception:
+            pass
+        return original_handle(logger, record)
+
+    logging.Logger.handle = handle  # type: ignore[method-assign]
     # the reader's loggers inherit the root's level: let their debug messages through, and
     # keep JAX's own (which would slow tracing down) at their usual level
     libraries = [logging.getLogger(name) for name in ("jax", "jaxlib", "absl")]
@@ -759,7 +783,7 @@ def captured() -> Iterator[Callable[[], str]]:
                 # they cannot be told from the reader's warnings.warn.
                 del caught
     finally:
-        root.removeHandler(handler)
+        logging.Logger.handle = original_handle  # type: ignore[method-assign]
         root.setLevel(level)
         for logger, previous in zip(libraries, library_levels):
             logger.setLevel(previous)

@@ -34,7 +34,8 @@ import numpy as np
 from purestate.compare import is_key_array
 from purestate.probes import purity
 
-_MAX_DEPTH = 6
+_MAX_DEPTH = 12
+_MAX_CODE_DEPTH = 9  # functions, classes and modules: a loss → model → layer → activation chain
 _BUDGET = 5_000
 _MAX_SPOTS = 24
 _LIBRARIES = frozenset({"jax", "jaxlib", "numpy", "purestate", "builtins", "optax", "flax", "equinox",
@@ -176,7 +177,7 @@ class Reach:
                 self._function(call, depth + 1)
 
     def _function(self, fn: types.FunctionType, depth: int) -> None:
-        if depth > 3 or id(fn) in self.functions or _is_library(fn):
+        if depth > _MAX_CODE_DEPTH or id(fn) in self.functions or _is_library(fn):
             return
         self.functions.add(id(fn))
         self._keep.append(fn)
@@ -225,7 +226,7 @@ class Reach:
 
     def _module(self, module: types.ModuleType, depth: int) -> None:
         """A module of the reader's (``import settings``): its data attributes are state too."""
-        if depth > 3 or id(module) in self.functions or not user_module(module):
+        if depth > _MAX_CODE_DEPTH or id(module) in self.functions or not user_module(module):
             return
         self.functions.add(id(module))
         self._keep.append(module)
@@ -252,7 +253,7 @@ class Reach:
         return found
 
     def _class(self, cls: type, depth: int) -> None:
-        if depth > 3 or id(cls) in self.functions or _is_library(cls):
+        if depth > _MAX_CODE_DEPTH or id(cls) in self.functions or _is_library(cls):
             return
         self.functions.add(id(cls))
         self._keep.append(cls)
