@@ -28,17 +28,28 @@ def optimizer_trajectory(
     params: Any,
     grads_per_step: list[Any],
     hyperparameters: dict[str, float] | tuple[float, ...],
+    caller_halves: bool = False,
 ) -> dict[str, Any]:
     """``state = init(params)``, then one ``update`` per gradient; the params after each.
 
-    ``hyperparameters`` is passed by keyword (a dict) or by position (a tuple).
+    ``hyperparameters`` is passed by keyword (a dict) or by position (a tuple). With
+    ``caller_halves`` the caller halves the params between two updates (as a projection or
+    a weight-decay step would), so an update that moves a copy of the params kept in its
+    state, instead of the params it is given, goes wrong.
     """
     state = init(params)
     trajectory = {}
     for step, grads in enumerate(grads_per_step, start=1):
         params, state = _one_update(update, step, grads, state, params, hyperparameters)
         trajectory[f"update {step}"] = params
+        if caller_halves:
+            params = _halved(params)
     return trajectory
+
+
+def _halved(params: Any) -> Any:
+    """Every leaf times 0.5, in NumPy (no eager compilation), handed back as JAX arrays."""
+    return jax.tree.map(lambda p: jnp.asarray(np.asarray(p, np.float32) * np.float32(0.5)), params)
 
 
 def _one_update(update, step, grads, state, params, hyperparameters):
@@ -114,6 +125,7 @@ def jitted_trajectory(
     params: Any,
     grads_per_step: list[Any],
     hyperparameters: dict[str, float] | tuple[float, ...],
+    caller_halves: bool = False,
 ) -> dict[str, Any]:
     """As ``optimizer_trajectory``, with ``update`` under one ``jax.jit`` per case.
 
@@ -123,12 +135,12 @@ def jitted_trajectory(
     (marked ``probes.reference``, written in NumPy) runs without ``jit``.
     """
     if getattr(update, "__purestate_reference__", False):  # a NumPy reference runs as it is
-        return optimizer_trajectory(init, update, params, grads_per_step, hyperparameters)
+        return optimizer_trajectory(init, update, params, grads_per_step, hyperparameters, caller_halves)
     if isinstance(hyperparameters, dict):
         bound = jax.jit(lambda grads, state, params: update(grads, state, params, **hyperparameters))
     else:
         bound = jax.jit(lambda grads, state, params: update(grads, state, params, *hyperparameters))
-    return optimizer_trajectory(init, bound, params, grads_per_step, {})
+    return optimizer_trajectory(init, bound, params, grads_per_step, {}, caller_halves)
 
 
 class Linear(NamedTuple):
@@ -177,11 +189,13 @@ OTHER_PYTREES = (
 
 
 def _cases(hyperparameters: dict[str, float]) -> tuple[probes.Case, ...]:
-    """Default hyperparameters, others by keyword, the same others by position."""
+    """Default hyperparameters, others by keyword, the same others by position (there the
+    caller halves the params between the two updates: the update moves the params it is
+    given, not a copy kept in its state)."""
     return (
         case(NESTED_PARAMS, NESTED_GRADS, {}),
         case(NESTED_PARAMS, NESTED_GRADS, hyperparameters),
-        case(NESTED_PARAMS, NESTED_GRADS[:2], tuple(hyperparameters.values())),
+        case(NESTED_PARAMS, NESTED_GRADS[:2], tuple(hyperparameters.values()), True),
     )
 
 
@@ -246,7 +260,8 @@ def _optimizer_probes(
             names, references, cases, drive,
             key="matches-reference",
             description=f"the params after each of several {update} calls match the reference "
-            "(nested params; default hyperparameters, others by keyword and by position)"
+            "(nested params; default hyperparameters, others by keyword and by position, with the "
+            "caller halving the params between two updates)"
             + ("" if drive is optimizer_trajectory else f", with jax.jit({update})"),
             hint=hints["matches-reference"],
         ),
@@ -327,8 +342,8 @@ register(Exercise(
         hints={
             "matches-reference": (
                 "Check the first two updates by hand with a constant gradient g: the heavy ball moves "
-                "by lr·g, then by lr·(1 + beta)·g. Use the lr and beta you are given, and return the "
-                "new velocity in the state."
+                "by lr·g, then by lr·(1 + beta)·g. Use the lr, beta and params you are given, and return "
+                "the new velocity in the state."
             ),
             "traces-once": "Keep only arrays in the state, with the same shapes and dtypes at every update.",
         },
@@ -402,7 +417,7 @@ register(Exercise(
             "matches-reference": (
                 "Work out the first update by hand: with the bias correction at t = 1 every parameter "
                 "moves by about lr. Count t from 1, divide by 1 - b1**t and 1 - b2**t, add eps outside "
-                "the square root, and use the hyperparameters you are given."
+                "the square root, and use the hyperparameters and params you are given."
             ),
             "traces-once": (
                 "The step count must be data, not part of the tree structure: an array (or a Python "
@@ -469,7 +484,7 @@ ACCUMULATE_LONG_CASES = (
 ACCUMULATE_CASES = (
     case(NESTED_PARAMS, ACCUMULATE_GRADS, {}),
     case(NESTED_PARAMS, ACCUMULATE_GRADS, {"lr": 0.05, "every": 3}),
-    case(NESTED_PARAMS, ACCUMULATE_GRADS[:6], (0.05, 3)),
+    case(NESTED_PARAMS, ACCUMULATE_GRADS[:6], (0.05, 3), True),  # the caller halves the params between updates
 )
 
 
@@ -485,7 +500,7 @@ register(Exercise(
             "matches-reference": (
                 "Follow the first eight updates by hand with every = 4: the params stay put three "
                 "times, move by lr times the mean of four gradients at the fourth update, and the "
-                "sum starts again from zero. Read lr and every from the arguments. (This check runs "
+                "sum starts again from zero. Read lr, every and params from the arguments. (This check runs "
                 "your update under jax.jit: a Python `if` on the count cannot work there.)"
             ),
             "traces-once": "Keep the count as an array in a leaf of the state, not as a static field.",

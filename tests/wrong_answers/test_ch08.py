@@ -910,4 +910,57 @@ CASES += [
 ]
 
 
+
+# Round 3: a copy of the params kept in the state and moved instead of the params argument.
+# It gives the right numbers as long as the caller feeds every output straight back; the
+# check's run by position halves the params between two updates, as a projection would.
+
+
+def momentum_init_keeps_params(params):
+    return {"velocity": jax.tree.map(jnp.zeros_like, params), "params": params}
+
+
+def momentum_update_moves_kept_params(grads, state, params, lr=0.1, beta=0.9):
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state["velocity"], grads)
+    new_params = jax.tree.map(lambda p, v: p - lr * v, state["params"], velocity)
+    return new_params, {"velocity": velocity, "params": new_params}
+
+
+def adam_init_keeps_params(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"step": jnp.zeros((), jnp.int32), "m": zeros, "v": zeros, "params": params}
+
+
+def adam_update_moves_kept_params(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    step = state["step"] + 1
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g**2, state["v"], grads)
+    new_params = jax.tree.map(
+        lambda p, m, v: p - lr * (m / (1 - b1**step)) / (jnp.sqrt(v / (1 - b2**step)) + eps),
+        state["params"], m, v,
+    )
+    return new_params, {"step": step, "m": m, "v": v, "params": new_params}
+
+
+def accumulate_init_keeps_params(params):
+    # "everything the accumulator remembers", the params included
+    return {"count": jnp.zeros((), jnp.int32), "total": jax.tree.map(jnp.zeros_like, params), "params": params}
+
+
+def accumulate_update_moves_kept_params(grads, state, params, lr=0.1, every=4):
+    count = state["count"] + 1
+    total = jax.tree.map(jnp.add, state["total"], grads)
+    move = count % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(move, p - lr * s / every, p), state["params"], total)
+    total = jax.tree.map(lambda s: jnp.where(move, 0.0, s), total)
+    return new_params, {"count": count, "total": total, "params": new_params}
+
+
+CASES += [
+    wrong("8.1", "matches-reference", momentum_init_keeps_params, momentum_update_moves_kept_params),
+    wrong("8.2", "matches-reference", adam_init_keeps_params, adam_update_moves_kept_params),
+    wrong("8.3", "matches-reference", accumulate_init_keeps_params, accumulate_update_moves_kept_params),
+]
+
+
 test_known_answer = parametrize(CASES)
