@@ -982,6 +982,19 @@ def count_above_nan_to_threshold(x, threshold):
     return jnp.sum(jnp.nan_to_num(jnp.asarray(x), nan=threshold) > threshold)
 
 
+def batch_dropout_numpy_where(key, xs, rate):
+    # The mask drawn with JAX, the rest in NumPy: right, though jax.jit cannot trace it.
+    keep = np.asarray(jax.random.bernoulli(key, 1 - rate, xs.shape))
+    scale = 1 / (1 - rate) if rate < 1 else 0.0
+    return np.where(keep, np.asarray(xs) * scale, 0).astype(np.float32)
+
+
+def batch_dropout_flax(key, xs, rate):
+    from flax import linen as nn
+
+    return nn.Dropout(rate).apply({}, jnp.asarray(xs), deterministic=False, rngs={"dropout": key})
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1128,6 +1141,8 @@ CASES = [
     right("5.5", augment_batch_fold_in_far_apart),
     wrong("5.1", "matches-reference", count_above_finite_only),
     right("5.1", count_above_nan_to_threshold),
+    right("5.2", batch_dropout_numpy_where),
+    right("5.2", batch_dropout_flax),
 ]
 
 MULTI_DEVICE_CASES = [
