@@ -995,6 +995,15 @@ def batch_dropout_flax(key, xs, rate):
     return nn.Dropout(rate).apply({}, jnp.asarray(xs), deterministic=False, rngs={"dropout": key})
 
 
+def augment_batch_numpy_finish(key, images):
+    # Draws with JAX, the rest in NumPy: the task asks for an answer that also runs under jax.jit.
+    images = np.asarray(images)
+    flip_key, noise_key = jax.random.split(key)
+    flipped = np.asarray(jax.random.bernoulli(flip_key, 0.5, (images.shape[0],)))
+    noise = np.asarray(jax.random.normal(noise_key, images.shape))
+    return np.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1143,6 +1152,7 @@ CASES = [
     right("5.1", count_above_nan_to_threshold),
     right("5.2", batch_dropout_numpy_where),
     right("5.2", batch_dropout_flax),
+    wrong("5.5", "no-key-reuse", augment_batch_numpy_finish),
 ]
 
 MULTI_DEVICE_CASES = [
