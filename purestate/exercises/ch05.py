@@ -324,7 +324,9 @@ def reference_histogram(indices: Any, num_bins: int) -> np.ndarray:
 
 # uint8 indices (the task allows any integer dtype): a counter made in the dtype of the indices
 # (jnp.zeros(num_bins, indices.dtype), segment_sum of jnp.ones_like(indices)) wraps at 256.
-_MANY_TWOS = np.concatenate([np.full(300, 2), [0, 3, 3, 1]]).astype(np.uint8)
+# 301, not 300: bfloat16 holds 300 exactly (a one-hot sum in bfloat16, cast to int32, gave it
+# back), but not 301.
+_MANY_TWOS = np.concatenate([np.full(301, 2), [0, 3, 3, 1]]).astype(np.uint8)
 
 # Few shapes (each costs the eager scatter a compilation): five indices into 5 and into 6
 # bins, 304 indices, none at all.
@@ -332,7 +334,7 @@ HISTOGRAM_CASES = (
     case(np.array([1, 1, 3, 1, 0], dtype=np.int32), 5),
     case(np.array([2, 5, 2, 2, 5], dtype=np.int32), 6),  # bins never hit, between and below
     case(np.array([4, 0, 3, 0, 4], dtype=np.int32), 5),  # unordered, with repeats
-    # A count of 300: an int8 or uint8 count wraps, even if it is cast to int32 at the end,
+    # A count of 301: an int8 or uint8 count wraps, even if it is cast to int32 at the end,
     # and so does a count kept in the dtype of these uint8 indices.
     case(_MANY_TWOS, 4),
     case(np.array([], dtype=np.int32), 3),  # no index at all: every count is 0

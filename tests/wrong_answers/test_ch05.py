@@ -1004,6 +1004,11 @@ def augment_batch_numpy_finish(key, images):
     return np.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
 
 
+def histogram_bfloat16_one_hot(indices, num_bins):
+    one_hot = jax.nn.one_hot(indices, num_bins, dtype=jnp.bfloat16)  # "saves memory"
+    return jnp.sum(one_hot, axis=0).astype(jnp.int32)  # 301 is not a bfloat16 number
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1153,6 +1158,7 @@ CASES = [
     right("5.2", batch_dropout_numpy_where),
     right("5.2", batch_dropout_flax),
     wrong("5.5", "no-key-reuse", augment_batch_numpy_finish),
+    wrong("5.3", "matches-reference", histogram_bfloat16_one_hot),
 ]
 
 MULTI_DEVICE_CASES = [
