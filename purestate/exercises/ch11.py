@@ -130,7 +130,8 @@ register(Exercise(
             hint=(
                 "The capacity is the buffer's first dimension, whatever its size, and a step at "
                 "or past it wraps around. An index past the end is not an error in JAX: the "
-                "update is silently dropped."
+                "update is silently dropped. And a long run reaches large steps: keep `step` an "
+                "int32, as it comes (a cast to int8 or int16 wraps, a float rounds)."
             ),
         ),
         probes.donates_argument(
