@@ -903,6 +903,30 @@ def logs_privately(x):
     return x - 1
 
 
+class Gain:
+    factor = 2.0  # a class-level default, read through `self`: the object's own data
+
+    def apply(self, x):
+        return x * self.factor
+
+
+gain = Gain()
+
+
+class Momentum:
+    beta = 0.9
+
+    def step(self, velocity, g):
+        return Momentum.beta * velocity + g  # the class named: a global, shared by every object
+
+
+momentum = Momentum()
+
+
+def scale_from_environment(x):
+    return x * float(os.environ.get("GALLERY_SCALE", "2.0"))  # read while traced
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -994,6 +1018,8 @@ BUGGY = [
     ("bakes-global", network.forward, V3),
     ("python-side-effect", calls_announcing_helper, V3),
     ("python-side-effect", logs_privately, V3),
+    ("bakes-global", momentum.step, lambda: (jnp.ones(2), jnp.ones(2))),
+    ("bakes-global", scale_from_environment, V3),
 ]
 
 ALSO = {"leaks-tracer": {"writes-outside"}}
@@ -1038,4 +1064,5 @@ CLEAN = [
     (tuple_step, lambda: (CountedTuple(jnp.ones(2), 0), jnp.ones(2))),
     (make_sgd, lambda: (0.1,)),  # a factory: it returns the update rule, nothing to jit
     (raw_key_threaded, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
+    (gain.apply, V3),
 ]

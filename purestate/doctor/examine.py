@@ -117,6 +117,7 @@ class Examination:
         self.jit_result: Any = None
         self.mutation_error = False
         self.set_jax = False
+        self.environment: list[str] = []  # the environment variables the first call read
 
     # helpers ------------------------------------------------------------------------------
 
@@ -165,7 +166,7 @@ class Examination:
             except Exception:
                 pass
         try:
-            with captured() as out1:
+            with captured() as out1, outside.environment_reads() as self.environment:
                 result1 = self.call(self.fn, first)
         except (Exception, SystemExit) as error:
             self.plain_call_failed(error)
@@ -616,9 +617,16 @@ class Examination:
                     outside._unconsume(key)
 
     def baked_globals(self) -> None:
-        if self.jitted is None or not self.reach.spots or self.has("not-deterministic"):
+        spots = list(self.reach.spots)
+        for name in self.environment[:8]:
+            if name.startswith(("JAX_", "XLA_", "TF_", "CUDA", "PURESTATE")):
+                continue  # (read by the libraries themselves)
+            found = outside.environment_spot(name)
+            if found is not None:
+                spots.append(found)
+        if self.jitted is None or not spots or self.has("not-deterministic"):
             return
-        self.checked.append(f"{len(self.reach.spots)} value(s) outside the arguments changed and put back")
+        self.checked.append(f"{len(spots)} value(s) outside the arguments changed and put back")
         jit_side = (lambda c: self.call(self.fn, c)) if self.user_jit else self.jitted
         # the reader's own jax.jit helpers it calls bake in what they read, even in a plain
         # call: the plain side runs them with jit disabled
@@ -630,15 +638,15 @@ class Examination:
         except (Exception, SystemExit):
             return
         reported = 0
-        for spot in self.reach.spots:
+        for spot in spots:
             try:
                 current = spot.get()
             except Exception:
                 continue
-            if current is not spot.original:
+            if current is not spot.original and not (isinstance(current, str) and current == spot.original):
                 continue  # the function changes it itself: writes-outside says so
             try:
-                new = outside.changed_value(current)
+                new = spot.change(current) if spot.change is not None else outside.changed_value(current)
             except Exception:
                 continue
             try:
@@ -655,7 +663,8 @@ class Examination:
             stale = arglib.difference(jit0, compiled, rtol=RTOL, atol=ATOL) is None
             if sees and stale and reported < 3:
                 reported += 1
-                self.add("bakes-global", f"after {spot.label} changed from {short(current)} to {short(new)}, "
+                was = "unset" if current is None else short(current)
+                self.add("bakes-global", f"after {spot.label} changed from {was} to {short(new)}, "
                                          f"`{self.name}` returned {arglib.values_text(eager)} and "
                                          f"`{self.jit_name}` still returned {arglib.values_text(compiled)}: jax.jit read it once, while tracing, and "
                                          "kept it as a constant. Pass it as an argument")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import functools
 import inspect
 import os
@@ -113,6 +114,74 @@ class Spot:
     get: Callable[[], Any]
     set: Callable[[Any], None]
     original: Any
+    change: Callable[[Any], Any] | None = None  # the new value (default: changed_value)
+
+
+@contextlib.contextmanager
+def environment_reads() -> Any:
+    """The names of the environment variables read meanwhile (os.environ[…], .get, os.getenv)."""
+    names: list[str] = []
+    environ_type = type(os.environ)
+    original = environ_type.__getitem__
+
+    def getitem(self: Any, key: Any) -> Any:
+        if self is os.environ and isinstance(key, str) and key not in names and _read_by_reader():
+            names.append(key)
+        return original(self, key)
+
+    environ_type.__getitem__ = getitem  # type: ignore[method-assign]
+    try:
+        yield names
+    finally:
+        environ_type.__getitem__ = original  # type: ignore[method-assign]
+
+
+def _read_by_reader() -> bool:
+    """Whether the code reading the environment (past os.getenv and Mapping.get) is the reader's."""
+    try:
+        frame = sys._getframe(2)
+    except ValueError:
+        return False
+    for _ in range(4):
+        if frame is None:
+            return False
+        module = frame.f_globals.get("__name__", "") or ""
+        top = module.split(".")[0]
+        if top not in sys.stdlib_module_names:
+            return top not in _LIBRARIES
+        frame = frame.f_back
+    return False
+
+
+_FLAGS = {"0": "1", "1": "0", "true": "false", "false": "true", "yes": "no", "no": "yes", "on": "off",
+          "off": "on"}
+
+
+def environment_spot(name: str) -> Spot | None:
+    """An environment variable the function read, as a spot: a number or a flag changed, an
+    unset one set to "3"; ``None`` for other text (a path, a name)."""
+    current = os.environ.get(name)
+    if current is None:
+        new = "3"
+    elif current.strip().lower() in _FLAGS:
+        new = _FLAGS[current.strip().lower()]
+    else:
+        try:
+            new = str(int(current) + 1)
+        except ValueError:
+            try:
+                new = repr(float(current) * 1.5 + 0.5)
+            except ValueError:
+                return None
+
+    def put(value: Any) -> None:
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+    return Spot(f"the environment variable `{name}`", lambda: os.environ.get(name), put, current,
+                change=lambda _: new)
 
 
 class Reach:
@@ -125,6 +194,7 @@ class Reach:
         self.budget = _BUDGET
         self.seen: set[int] = set()
         self.functions: set[int] = set()
+        self.spotless: set[int] = set()  # classes walked as a method object's class
         self.code_names: set[str] = set()  # names of the reader's functions, inner ones included
         self.modules: list[types.ModuleType] = []  # the reader's modules it reaches
         self.generators: list[Any] = []  # NumPy and Python generator objects it reaches
@@ -252,14 +322,30 @@ class Reach:
                     found[f"the module attribute `{module.__name__}.{attr}`"] = _fingerprint(value)
         return found
 
-    def _class(self, cls: type, depth: int) -> None:
-        if depth > _MAX_CODE_DEPTH or id(cls) in self.functions or _is_library(cls):
+    def _class(self, cls: type, depth: int, spots: bool = True) -> None:
+        """A class: its methods are walked, its attributes saved. Its numbers are spots,
+        except for the class of a method's object (``self.factor``, a class-level default,
+        is the object's own data) until the code names the class itself."""
+        if depth > _MAX_CODE_DEPTH or _is_library(cls):
+            return
+        if id(cls) in self.functions:
+            if spots and id(cls) in self.spotless:
+                self.spotless.discard(id(cls))
+                for attr, value in list(vars(cls).items()):
+                    if not (attr.startswith("__") and attr.endswith("__")) and _is_spot_value(value):
+                        self._spot_or_walk(value, f"the class attribute `{cls.__name__}.{attr}`",
+                                           lambda a=attr: getattr(cls, a), lambda v, a=attr: setattr(cls, a, v),
+                                           depth + 1)
             return
         self.functions.add(id(cls))
+        if not spots:
+            self.spotless.add(id(cls))
         self._keep.append(cls)
         attrs = {k: v for k, v in vars(cls).items() if not (k.startswith("__") and k.endswith("__"))}
         self.saved.append(("class", cls, attrs))
         for attr, value in attrs.items():
+            if not spots and _is_spot_value(value):
+                continue
             if isinstance(value, (staticmethod, classmethod)):
                 self._callable(value.__func__, depth + 1)
             elif isinstance(value, types.FunctionType):
@@ -370,7 +456,7 @@ class Reach:
             self._record_dict(attributes)
             for attr, item in list(attributes.items()):
                 self._item(attributes, attr, item, f"{path}.{attr}" if path else "", depth, spots)
-        self._class(type(value), depth + 1)
+        self._class(type(value), depth + 1, spots=spots)
 
     def _item(self, container: Any, key: Any, item: Any, path: str, depth: int, spots: bool) -> None:
         if isinstance(item, np.ndarray) and id(item) not in self.seen:
