@@ -343,7 +343,9 @@ register(Exercise(
                 "the state the next step needs. Return the new state that `update` gave you, never "
                 "make a fresh one inside the step, and keep no step count of your own. If only the "
                 "steps taken differ, slightly: the optimizer is not exactly the task's (a schedule "
-                "with steps or a floor, a weight decay as in `optax.adamw`)."
+                "with steps or a floor, a weight decay as in `optax.adamw`, another clipping "
+                "norm), or the gradient is not that of the task's loss (of a sum, or with a "
+                "factor 1/2: clipping sees its scale when the norm is near 1)."
             ),
         ),
         Probe(
