@@ -265,7 +265,8 @@ def _params(scale: float = 0.5) -> dict:
 
 
 # Batches of 8 and 5 examples (a hard-coded `/ 8` fails); large residuals in the first batch,
-# so the gradient's norm is far above 1 and clipping matters, small ones later (below 1).
+# so the gradient's norm is far above 1 and clipping matters. (From these parameters every
+# gradient norm stays above 3; the last threaded run, from the true parameters, goes below 1.)
 # The first threaded run takes 33 steps: the schedule halves the learning rate every 4 steps,
 # down to 0.1 / 256 at the last, so a schedule with a floor (`end_value=1e-3`, reached at
 # step 28) fails there, as a staircase or a late start fails early.
