@@ -7,6 +7,7 @@ into 8 devices, which must happen before JAX's first operation. Cases that need 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -547,7 +548,15 @@ def _augment_flip_rate(args: tuple[Any, ...], result: Any) -> str | None:
 # The noise of a right answer: 16,384 independent N(0, 0.1**2) values. Its mean is more than
 # 5.3 standard errors (0.0041) from 0 with probability 1.2e-7; its root mean square is more
 # than 3 % away from 0.1 with probability 5.6e-8 (chi-square with 16,384 degrees of freedom);
-# the 32 values of one example span less than 1e-4 with probability below 1e-80.
+# the 32 values of one example span less than 1e-4 with probability below 1e-80. The counts
+# of values beyond 1.05, 2.05 and 3.05 standard deviations are each Binomial(16384, p), and
+# each is outside its bounds (exact binomial tails of at most 1e-8 on each side) with
+# probability below 2e-8, 6e-8 for the three: noise clipped at 3 standard deviations ("no
+# outliers"), whose root mean square is only 1.3 % low, has none beyond 3.05 (the clipped
+# values pile up at 3, give or take the float32 rounding of image + noise, hence the 0.05).
+_NOISE_TAILS = (1.05, 2.05, 3.05)
+
+
 def _augment_noise(args: tuple[Any, ...], result: Any) -> str | None:
     parts, problem = _decompose(args, result)
     if problem:
@@ -559,6 +568,18 @@ def _augment_noise(args: tuple[Any, ...], result: Any) -> str | None:
         return f"the noise should have mean 0; its mean is {mean:.4f}"
     if abs(rms / AUGMENT_NOISE - 1.0) > 0.03:
         return f"the noise should be {AUGMENT_NOISE} * a standard normal; its root mean square is {rms:.4f}"
+    from purestate.exercises.ch07 import _binomial_bounds  # imported with every chapter by the registry
+
+    z = np.abs(noise.astype(np.float64).ravel()) / AUGMENT_NOISE
+    for t in _NOISE_TAILS:
+        lo, hi = _binomial_bounds(z.size, math.erfc(t / math.sqrt(2.0)))
+        beyond = int(np.sum(z > t))
+        if not lo <= beyond <= hi:
+            return (
+                f"{beyond} of {z.size} noise values lie beyond ±{t:g} * {AUGMENT_NOISE}; for "
+                f"{AUGMENT_NOISE} * standard normal noise that count lies between {lo} and {hi}: is "
+                "the noise drawn from a normal distribution, with nothing cut off, rounded or rescaled?"
+            )
     flat = np.ptp(noise, axis=1) < 1e-4
     if flat.any():
         return (

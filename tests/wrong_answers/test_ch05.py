@@ -1009,6 +1009,13 @@ def histogram_bfloat16_one_hot(indices, num_bins):
     return jnp.sum(one_hot, axis=0).astype(jnp.int32)  # 301 is not a bfloat16 number
 
 
+def augment_batch_clipped_noise(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    noise = 0.1 * jnp.clip(jax.random.normal(noise_key, images.shape), -3.0, 3.0)  # "no outliers"
+    return jnp.where(flipped[:, None], jnp.flip(images, 1), images) + noise, flipped
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1159,6 +1166,7 @@ CASES = [
     right("5.2", batch_dropout_flax),
     wrong("5.5", "no-key-reuse", augment_batch_numpy_finish),
     wrong("5.3", "matches-reference", histogram_bfloat16_one_hot),
+    wrong("5.5", "noise-scale", augment_batch_clipped_noise),
 ]
 
 MULTI_DEVICE_CASES = [
