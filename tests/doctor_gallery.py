@@ -927,6 +927,33 @@ def scale_from_environment(x):
     return x * float(os.environ.get("GALLERY_SCALE", "2.0"))  # read while traced
 
 
+OFFSET = jnp.float32(0.5)
+
+
+def _offset_loss(b, x):
+    return jnp.mean((x + b - OFFSET) ** 2)
+
+
+offset_grad = jax.grad(_offset_loss)  # the doctor is given JAX's wrapper, not the function
+
+
+def loud_formatted_loss(w, x):
+    loss = jnp.mean((w * x) ** 2)
+    print(f"loss {loss:.4f}")  # fails under jit (a tracer has no value to format)
+    return loss
+
+
+def loud_item_loss(w, x):
+    loss = jnp.mean((w * x) ** 2)
+    print("loss", loss.item())
+    return loss
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def per_batch_scale(w, batch_idx):
+    return w * 0.99**batch_idx
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1020,9 +1047,14 @@ BUGGY = [
     ("python-side-effect", logs_privately, V3),
     ("bakes-global", momentum.step, lambda: (jnp.ones(2), jnp.ones(2))),
     ("bakes-global", scale_from_environment, V3),
+    ("bakes-global", offset_grad, lambda: (jnp.float32(0.0), jnp.ones(3))),
+    ("python-side-effect", loud_formatted_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("python-side-effect", loud_item_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
+    ("recompiles", per_batch_scale, lambda: (jnp.ones(2), 4)),
 ]
 
-ALSO = {"leaks-tracer": {"writes-outside"}}
+# (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)
+ALSO = {"leaks-tracer": {"writes-outside"}, "python-side-effect": {"not-traceable"}}
 
 CLEAN = [
     (relu_where, V3),

@@ -404,6 +404,14 @@ class Examination:
                     break
             return
         self.add(kind, message)
+        line = _failing_output_line(error)
+        if kind == "not-traceable" and line and not self.has("python-side-effect"):
+            self.add("python-side-effect", f"`{self.name}` prints or logs a value computed from its arguments "
+                                           f"(`{line if len(line) <= 70 else line[:69] + '…'}`), which fails under jax.jit; and "
+                                           "where it does not fail, Python's print and logging run once per "
+                                           "trace, not once per call, and show a tracer. Use "
+                                           "jax.debug.print(\"loss {}\", loss), or print outside the "
+                                           "function")
 
     def side_effects(self, first: str, second: str, label: str, traced: bool = False) -> None:
         lines1 = [line for line in first.splitlines() if line.strip()]
@@ -897,6 +905,29 @@ def _parameter_names(fn: Callable[..., Any]) -> list[str]:
         return []
 
 
+_OUTPUT_CALL = re.compile(r"(^|[^\w.])print\s*\(|\blog(ger|ging)?\.(debug|info|warning|warn|error|critical|"
+                          r"exception|log)\s*\(|\bwarnings\.warn\s*\(|\bsys\.std(out|err)\.write\s*\(|"
+                          r"\bpprint\s*\(")
+
+
+def _failing_output_line(error: BaseException) -> str | None:
+    """The reader's line where ``error`` was raised, when it is a print or a logging call
+    (``print(f"loss {loss:.4f}")``, ``print(loss.item())``)."""
+    import linecache
+
+    tb = error.__traceback__
+    line = None
+    while tb is not None:
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__", "") or ""
+        if not _library_module(module):
+            line = linecache.getline(frame.f_code.co_filename, tb.tb_lineno).strip() or None
+        tb = tb.tb_next
+    if line and _OUTPUT_CALL.search(line):
+        return line
+    return None
+
+
 def _item_assignment(error: BaseException) -> bool:
     text = str(error)
     return isinstance(error, TypeError) and ("immutable" in text or "item assignment" in text)
@@ -938,7 +969,8 @@ def _jit_failure(name: str, error: BaseException) -> tuple[str, str]:
 _COUNTER = re.compile(
     r"^(steps_done|num_updates|n_updates|"
     r"(cur_|current_|global_|train_|opt_|this_)?"
-    r"(step|t|i|it|iter|iteration|epoch|count|counter|update|round|timestep|time_step)"
+    r"(step|t|i|it|iter|iteration|epoch|count|counter|update|round|timestep|time_step|batch|episode|"
+    r"generation|frame|sample|idx|index)"
     r"(_?(idx|index|num|number|no|id|count))?)$"
 )
 

@@ -247,7 +247,15 @@ class Reach:
                 self._function(call, depth + 1)
 
     def _function(self, fn: types.FunctionType, depth: int) -> None:
-        if depth > _MAX_CODE_DEPTH or id(fn) in self.functions or _is_library(fn):
+        if depth > _MAX_CODE_DEPTH or id(fn) in self.functions:
+            return
+        if _is_library(fn):
+            # jax.grad(f), jax.vmap(f), jax.checkpoint(f): JAX's wrapper around the
+            # reader's function (functools.wraps keeps it in __wrapped__)
+            inner = getattr(fn, "__wrapped__", None)
+            if callable(inner) and inner is not fn:
+                self.functions.add(id(fn))
+                self._callable(inner, depth + 1)
             return
         self.functions.add(id(fn))
         self._keep.append(fn)
