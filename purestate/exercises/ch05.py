@@ -404,6 +404,47 @@ def _device_case(per_device: int, offset: float) -> probes.Case:
 
 DEVICE_SUM_CASES = (_device_case(2, 1.0), _device_case(3, -4.0))
 
+# The primitives a device sums its numbers with (jnp.sum and jnp.mean are reduce_sum).
+_SUMMING = ("reduce_sum", "psum", "psum_invariant", "cumsum", "dot_general")
+
+
+def mapped_sum_sizes(fn: Callable[..., Any], *args: Any) -> list[int]:
+    """How many numbers each sum inside a ``shard_map`` (or ``pmap``) of ``fn`` adds up.
+
+    Inside the mapped function the shapes are those of one device's block: a device that got
+    its own part of ``x`` sums ``x.size / n`` numbers, one that got all of ``x`` (``in_specs=P()``,
+    or ``x`` broadcast to every device of a ``pmap``) sums ``x.size``.
+    """
+    closed = jax.make_jaxpr(fn)(*args)
+    sizes: list[int] = []
+
+    def visit(jaxpr: Any, mapped: bool) -> None:
+        for eqn in jaxpr.eqns:
+            name = eqn.primitive.name
+            if mapped and name in _SUMMING:
+                sizes.extend(int(np.prod(getattr(v.aval, "shape", ()))) for v in eqn.invars)
+            inner = mapped or name in ("shard_map", "xla_pmap")
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub, inner)
+
+    visit(closed.jaxpr, False)
+    return sizes
+
+
+def _sums_own_part(answer: probes.Answer) -> None:
+    devices = jax.local_device_count()
+    x, = DEVICE_SUM_CASES[0]()
+    if devices < 2:
+        return  # one device: its own part is all of x
+    sizes = answer.call_transformed("jax.make_jaxpr(device_sum)", mapped_sum_sizes, answer.device_sum, x)
+    own = x.size // devices
+    if sizes and max(sizes) > own:
+        raise probes.ProbeFailure(
+            f"inside the shard_map (or pmap), a device sums {max(sizes)} numbers; x has {x.size} "
+            f"numbers over {devices} devices, {own} each: every device got all of x (in_specs=P(), "
+            "or x copied to every device) and summed it, instead of its own part"
+        )
+
 register(Exercise(
     id="5.4",
     signature="device_sum(x)",
@@ -439,6 +480,14 @@ register(Exercise(
             hint=(
                 "jax.vmap with an axis_name runs a psum on one device; the work must be spread with "
                 "jax.shard_map (or jax.pmap) over a mesh of every local device."
+            ),
+        ),
+        probes.Probe(
+            "sums-own-part", "each device sums its own part of x, not all of it", _sums_own_part,
+            hint=(
+                "Split x along the device axis (in_specs=P(axis name), or a reshape to (n_devices, "
+                "-1) for pmap): a replicated x makes every device sum all of it, and dividing the "
+                "psum by the device count only hides that."
             ),
         ),
         probes.globals_unchanged("device_sum", DEVICE_SUM_CASES[:1]),

@@ -1016,6 +1016,29 @@ def augment_batch_clipped_noise(key, images):
     return jnp.where(flipped[:, None], jnp.flip(images, 1), images) + noise, flipped
 
 
+def device_sum_replicated_over_n(x):
+    n = jax.local_device_count()
+    # in_specs=P(): every device sums all of x; dividing the psum by n gives the right number
+    return jax.shard_map(lambda s: jax.lax.psum(s.sum(), "d") / n, mesh=_auto_mesh(), in_specs=P(), out_specs=P())(x)
+
+
+def device_sum_pmap_broadcast_pmean(x):
+    n = jax.local_device_count()
+    copies = jnp.broadcast_to(x, (n, *x.shape))  # every device gets all of x
+    return jax.pmap(lambda s: jax.lax.pmean(s.sum(), "i"), axis_name="i")(copies)[0]
+
+
+def device_sum_slices_replicated_x(x):
+    # x replicated, but each device slices out and sums its own part: right.
+    n = jax.local_device_count()
+
+    def total(s):
+        k = s.shape[0] // n
+        return jax.lax.psum(jax.lax.dynamic_slice(s, (jax.lax.axis_index("d") * k,), (k,)).sum(), "d")
+
+    return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P(), out_specs=P())(x)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1179,6 +1202,9 @@ MULTI_DEVICE_CASES = [
     wrong("5.4", "matches-reference", device_sum_adds_totals),
     wrong("5.4", "matches-reference", device_sum_psum_over_n),
     right("5.4", device_sum_two_axes),
+    wrong("5.4", "sums-own-part", device_sum_replicated_over_n),
+    wrong("5.4", "sums-own-part", device_sum_pmap_broadcast_pmean),
+    right("5.4", device_sum_slices_replicated_x),
 ]
 
 test_known_answer = parametrize(CASES)
