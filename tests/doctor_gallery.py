@@ -954,6 +954,10 @@ def per_batch_scale(w, batch_idx):
     return w * 0.99**batch_idx
 
 
+def zeros_shaped_like_double(x):
+    return jnp.zeros(jax.eval_shape(lambda v: v * 2, x).shape)  # traces the lambda, compiles nothing
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1097,4 +1101,5 @@ CLEAN = [
     (make_sgd, lambda: (0.1,)),  # a factory: it returns the update rule, nothing to jit
     (raw_key_threaded, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
     (gain.apply, V3),
+    (zeros_shaped_like_double, V3),
 ]

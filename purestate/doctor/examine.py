@@ -518,8 +518,10 @@ class Examination:
         mine = self.reach.code_names | {self.name}
         # (a name the reader's code mentions: jax.jit(jax.vmap(jnp.sum)) on every call
         # compiles `sum` again, where jnp.sum alone is compiled once)
-        names = sorted({name for _, name in events()
-                        if (name in mine or name in self.reach.referenced) and name not in ignored})
+        # (a compilation, not a trace alone: jax.eval_shape and jax.make_jaxpr of a lambda
+        # trace it on every call and compile nothing)
+        names = sorted({name for event, name in events() if event == _COMPILE_EVENT
+                        and (name in mine or name in self.reach.referenced) and name not in ignored})
         if not names:
             self.int_recompile(mine - ignored)
             return
