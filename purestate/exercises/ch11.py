@@ -59,6 +59,9 @@ def reference_insert(buffer, step, row):
 # capacity catches a modulo hard-coded from the first.
 _BUF_A = _floats(5, 3)
 _BUF_B = _floats(4, 2)
+_BUF_INF = _BUF_A.copy()
+_BUF_INF[0, 0], _BUF_INF[4, 1], _BUF_INF[1, 2] = np.inf, -np.inf, np.nan
+_ROW_INF = np.array([1.5, np.inf, -0.25], np.float32)
 INSERT_CASES = (
     case(_BUF_A, 2, _floats(3)),
     case(_BUF_A, 7, _floats(3)),   # wraps to 2
@@ -68,6 +71,10 @@ INSERT_CASES = (
     # a step cast to int8 or int16 wraps to -1 (position 4), one in float32 or bfloat16
     # rounds to 2**31 (position 3); the right position is 2. Same shapes: no new compilation.
     case(_BUF_A, 2**31 - 1, -2.0 * _BUF_A[0]),
+    # A buffer holding an inf and a NaN (a diverged reward, a missing value) and a row with
+    # one: "every other row unchanged" holds them as they are. A one-hot blend
+    # (buffer * (1 - mask) + mask * row) turns inf * 0 into NaN in the other rows.
+    case(_BUF_INF, 8, _ROW_INF),   # wraps to 3
 )
 INSERT_STEPS = (0, 3, 4, 6, 11, 12)  # same shapes, new steps: one compilation
 _INSERT = "insert"
@@ -131,7 +138,9 @@ register(Exercise(
                 "The capacity is the buffer's first dimension, whatever its size, and a step at "
                 "or past it wraps around. An index past the end is not an error in JAX: the "
                 "update is silently dropped. And a long run reaches large steps: keep `step` an "
-                "int32, as it comes (a cast to int8 or int16 wraps, a float rounds)."
+                "int32, as it comes (a cast to int8 or int16 wraps, a float rounds). Every other row "
+                "stays exactly as it was, inf and NaN included: a blend with a 0/1 mask "
+                "(buffer * (1 - mask) + ...) makes inf * 0 a NaN."
             ),
         ),
         probes.donates_argument(

@@ -453,3 +453,58 @@ CASES += [
 ]
 
 test_known_answer = parametrize(CASES)
+
+
+# Round 4: a buffer that holds an inf and a NaN. A blend with a one-hot mask multiplies every
+# other row by 0, and inf * 0 is NaN; a slice of the whole array is the array itself.
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_one_hot_blend(buffer, step, row):  # "no scatter, just arithmetic"
+    mask = jax.nn.one_hot(step % buffer.shape[0], buffer.shape[0], dtype=buffer.dtype)[:, None]
+    return buffer * (1 - mask) + mask * row
+
+
+@functools.partial(jax.jit, donate_argnums=0)
+def insert_boolean_mask_product(buffer, step, row):
+    mask = (jnp.arange(buffer.shape[0]) == step % buffer.shape[0])[:, None]
+    return buffer * ~mask + row * mask
+
+
+@jax.jit(donate_argnums=0)  # jax.jit as a decorator factory
+def insert_jit_factory(buffer, step, row):
+    return jax.lax.dynamic_update_slice_in_dim(buffer, row[None], step % buffer.shape[0], axis=0)
+
+
+@functools.partial(jax.jit, donate_argnums=(0, 1))  # the Python int step is donated as well
+def insert_donates_step_too(buffer, step, row):
+    cap, width = buffer.shape
+    return buffer.at[jnp.asarray(step) % cap, :].set(row.astype(buffer.dtype).reshape(width))
+
+
+def train_full_slice(sgd_step, w, x, y, steps):  # "w[:] copies", as a NumPy view would not
+    w, losses = w[:], []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(loss)
+    return w, jnp.stack(losses)
+
+
+def train_jit_identity(sgd_step, w, x, y, steps):  # a jitted identity returns a new buffer
+    w, losses = jax.jit(lambda a: a)(w), []
+    for _ in range(steps):
+        w, loss = sgd_step(w, x, y)
+        losses.append(float(loss))
+    return w, np.array(losses)  # float64 NumPy: the same numbers
+
+
+CASES += [
+    wrong("11.1", "matches-reference", insert_one_hot_blend),
+    wrong("11.1", "matches-reference", insert_boolean_mask_product),
+    right("11.1", insert_jit_factory),
+    right("11.1", insert_donates_step_too),
+    wrong("11.2", "callers-w-survives", train_full_slice),
+    right("11.2", train_jit_identity),
+]
+
+test_known_answer = parametrize(CASES)
