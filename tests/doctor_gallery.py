@@ -958,6 +958,11 @@ def zeros_shaped_like_double(x):
     return jnp.zeros(jax.eval_shape(lambda v: v * 2, x).shape)  # traces the lambda, compiles nothing
 
 
+def quiet_log(x):
+    np.seterr(divide="ignore")  # silences NumPy for the rest of the program, not just here
+    return jnp.log(x)
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1055,6 +1060,7 @@ BUGGY = [
     ("python-side-effect", loud_formatted_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("python-side-effect", loud_item_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("recompiles", per_batch_scale, lambda: (jnp.ones(2), 4)),
+    ("writes-outside", quiet_log, lambda: (jnp.array([1.0, 2.0]),)),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)

@@ -684,8 +684,8 @@ _MISSING = ("<missing>",)
 
 
 def _settings() -> dict[str, Any]:
-    return {f"the JAX setting `{name}` (jax.config.update)": value
-            for name, value in outside.jax_settings().items()}
+    return {(f"the JAX setting `{name}` (jax.config.update)" if " (np." not in name else name.replace("numpy", "NumPy's", 1)):
+            value for name, value in outside.jax_settings().items()}
 
 
 _CLOCK_SHIFT_S = 400 * 86_400 + 0.5  # a year and more, and half a second

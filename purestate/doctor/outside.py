@@ -614,11 +614,22 @@ _ATTRIBUTE_BAGS = (types.SimpleNamespace, argparse.Namespace)
 
 
 def jax_settings() -> dict[str, Any]:
-    """JAX's configuration (``jax.config.update`` changes it for the whole process)."""
+    """JAX's configuration (``jax.config.update`` changes it for the whole process), and
+    NumPy's error handling and print options (``np.seterr``, ``np.set_printoptions``)."""
     try:
-        return dict(jax.config.values)
+        found = dict(jax.config.values)
     except Exception:
-        return {}
+        found = {}
+    try:
+        found[_NUMPY_ERRORS] = dict(np.geterr())
+        found[_NUMPY_PRINT] = {k: v for k, v in np.get_printoptions().items() if k != "formatter"}
+    except Exception:
+        pass
+    return found
+
+
+_NUMPY_ERRORS = "numpy error handling (np.seterr)"
+_NUMPY_PRINT = "numpy print options (np.set_printoptions)"
 
 
 def put_settings_back(saved: dict[str, Any]) -> None:
@@ -626,7 +637,12 @@ def put_settings_back(saved: dict[str, Any]) -> None:
     for name, value in saved.items():
         if name in now and now[name] != value:
             try:
-                jax.config.update(name, value)
+                if name == _NUMPY_ERRORS:
+                    np.seterr(**value)
+                elif name == _NUMPY_PRINT:
+                    np.set_printoptions(**value)
+                else:
+                    jax.config.update(name, value)
             except Exception:
                 continue
 
