@@ -276,8 +276,15 @@ _TRUE_PARAMS = {"w": np.array([1.5, -2.0, 0.5], np.float32), "b": np.float32(0.8
 _BATCH_OFFSET = (lambda x: {"x": x, "y": (x @ _TRUE_PARAMS["w"] + 1.8).astype(np.float32)})(
     np.random.default_rng(1212).normal(size=(8, 3)).round(3).astype(np.float32)
 )  # the targets 1.0 above the true line
+# Targets 0.001 above the true line: from the true parameters, gradients of 2e-3 and less,
+# where Adam's first step is lr * g / (|g| + 1e-8), lr times the sign of g to 1e-5, whatever
+# the rounding of g. Adam's eps put under the square root, as in `sqrt(v_hat + 1e-8)`,
+# shortens that step by 1e-8 / (2 g**2), 0.1% or more (1e-4 and more of the parameters).
+_BATCH_NEAR = {"x": _BATCH_OFFSET["x"], "y": (_BATCH_OFFSET["x"] @ _TRUE_PARAMS["w"] + 0.801).astype(np.float32)}
 TRAIN_RUNS = {
-    "first step": (case(_params(), [_BATCH_BIG]), case(_params(), [_BATCH_SMALL])),
+    "first step": (
+        case(_params(), [_BATCH_BIG]), case(_params(), [_BATCH_SMALL]), case(_TRUE_PARAMS, [_BATCH_NEAR]),
+    ),
     "steps": (
         case(_params(), [_BATCH_BIG] + [_BATCH_A, _BATCH_B] * 16),
         case(_params(2.0), [_BATCH_B, _BATCH_A] * 3),
@@ -324,13 +331,15 @@ register(Exercise(
         Probe(
             "first-step",
             "one jitted step from init_opt_state(params) gives the reference parameters and loss "
-            "(a batch of 8 with a large gradient, a batch of 5 with a small one)",
+            "(a batch of 8 with a large gradient, a batch of 5 with a small one, a batch of 8 with "
+            "a gradient of 0.002)",
             _matches(_compute_train, "first step", _expected_train, "one step", ("losses", "params")),
             hint=(
                 "Compare your pieces with the task: the loss is the mean over however many examples "
                 "the batch has; the optimizer is the chain of global-norm clipping and Adam with "
                 "the decaying learning rate, in that order; the new parameters are the old ones "
-                "plus the updates (`optax.apply_updates`)."
+                "plus the updates (`optax.apply_updates`). Adam by hand: its eps (1e-8) is added "
+                "to the square root of v, not under it."
             ),
         ),
         Probe(

@@ -449,4 +449,79 @@ CASES += [
     wrong("12.1", "state-threaded", clips_at_half.init, make_step(clips_at_half), label="clip-at-0.5"),
 ]
 
+
+# Round 4: Adam written by hand with its eps under the square root (an eps of 1e-4 where the
+# gradients are small); right answers that build the same optimizer from other pieces.
+
+
+def init_adam_by_hand(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}
+
+
+def train_step_eps_under_sqrt(params, state, batch):  # sqrt(v_hat + eps), as some papers write it
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    grads = optax.clip_by_global_norm(1.0).update(grads, optax.EmptyState())[0]
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: 0.9 * m + 0.1 * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: 0.999 * v + 0.001 * g**2, state["v"], grads)
+    lr = schedule(state["t"])
+    step = jax.tree.map(lambda m, v: lr * (m / (1 - 0.9**t)) / jnp.sqrt(v / (1 - 0.999**t) + 1e-8), m, v)
+    return jax.tree.map(jnp.subtract, params, step), {"m": m, "v": v, "t": t}, loss
+
+
+eps_root = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(schedule, eps=0.0, eps_root=1e-8))
+adam_then_schedule = optax.chain(  # right: Adam at rate 1, then the schedule as a scale
+    optax.clip_by_global_norm(1.0), optax.adam(1.0), optax.scale_by_schedule(schedule)
+)
+by_learning_rate = optax.chain(
+    optax.clip_by_global_norm(1.0), optax.scale_by_adam(), optax.scale_by_learning_rate(schedule)
+)
+lambda_schedule = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(lambda count: 0.1 * 2.0 ** (-count / 4)))
+if_finite = optax.apply_if_finite(optax.chain(optax.clip_by_global_norm(1.0), optax.adam(schedule)), 3)
+injected_constant = optax.chain(optax.clip_by_global_norm(1.0), optax.inject_hyperparams(optax.adam)(learning_rate=0.1))
+
+
+def train_step_sets_injected_rate(params, opt_state, batch):  # right: the rate set from the count
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    opt_state[1].hyperparams["learning_rate"] = schedule(opt_state[1].count)
+    updates, opt_state = injected_constant.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_equinox_grad(params, opt_state, batch):  # right: eqx.filter_value_and_grad on a dict
+    loss, grads = eqx.filter_value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    return eqx.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_clip_by_hand(params, opt_state, batch):  # right: divide by max(norm, 1)
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    grads = jax.tree.map(lambda g: g / jnp.maximum(optax.global_norm(grads), 1.0), grads)
+    updates, opt_state = adam_only.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def train_step_clip_each_leaf(params, opt_state, batch):  # a norm per leaf, not the global one
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    grads = jax.tree.map(lambda g: g * jnp.minimum(1.0, 1.0 / jnp.linalg.norm(g)), grads)
+    updates, opt_state = adam_only.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+adam_only = optax.adam(schedule)
+
+CASES += [
+    wrong("12.1", "first-step", init_adam_by_hand, train_step_eps_under_sqrt),
+    wrong("12.1", "first-step", eps_root.init, make_step(eps_root), label="adam-eps_root"),
+    right("12.1", adam_then_schedule.init, make_step(adam_then_schedule), label="adam-then-scale_by_schedule"),
+    right("12.1", by_learning_rate.init, make_step(by_learning_rate), label="scale_by_learning_rate"),
+    right("12.1", lambda_schedule.init, make_step(lambda_schedule), label="lambda-schedule"),
+    right("12.1", if_finite.init, make_step(if_finite), label="apply_if_finite"),
+    right("12.1", injected_constant.init, train_step_sets_injected_rate),
+    right("12.1", init_opt_state, train_step_equinox_grad),
+    right("12.1", adam_only.init, train_step_clip_by_hand),
+    wrong("12.1", "state-threaded", adam_only.init, train_step_clip_each_leaf),
+]
+
 test_known_answer = parametrize(CASES)
