@@ -148,13 +148,15 @@ def reference_ema_numpy(xs: Any, alpha: float) -> np.ndarray:
 
 # Lengths 6, 4, 1 and 23; alpha fractional, 0 (y stays at x_0) and 1 (y = x); a NaN at
 # index 20 of the long case, which the recurrence carries to every later y (0 * NaN is NaN,
-# even for alpha = 0 or 1).
+# even for alpha = 0 or 1). The alpha-0 and alpha-1 cases hold a NaN at index 2 too, so that
+# a shortcut for those alphas (`jnp.where(alpha == 1, xs, ys)`, or x_0 repeated for alpha = 0)
+# shows: the recurrence gives NaN at indices 2 and 3, the shortcut a number at one of them.
 EMA_CASES = (
     case(jnp.array([4.0, 0.0, 2.0, 8.0, -2.0, 1.0]), 0.25),
     case(jnp.array([1.0, -3.0, 0.5, 7.0]), 0.7),
     case(jnp.array([3.0]), 0.5),
-    case(jnp.array([2.5, -1.0, 6.0, 0.5]), 0.0),
-    case(jnp.array([2.5, -1.0, 6.0, 0.5]), 1.0),
+    case(jnp.array([2.5, -1.0, np.nan, 0.5]), 0.0),
+    case(jnp.array([2.5, -1.0, np.nan, 0.5]), 1.0),
     case(jnp.asarray(np.where(np.arange(23) == 20, np.nan, np.sin(np.arange(23.0)) * 3.0), dtype=jnp.float32), 0.15),
 )
 
@@ -179,8 +181,9 @@ register(Exercise(
             description="ema returns every y_t, from y_0 = x_0 (lengths 1 to 23, alpha 0, 1 and between, a NaN)",
             hint=(
                 "Work the small cases by hand: y_0 is x_0 itself, alpha = 0 keeps x_0 for ever and "
-                "alpha = 1 returns xs. Read alpha and the length from the arguments, and keep "
-                "the dtype of xs."
+                "alpha = 1 returns xs, until a NaN: from there every y_t is NaN, for every alpha "
+                "(0 * NaN is NaN), so no shortcut for alpha = 0 or 1. Read alpha and the length "
+                "from the arguments, and keep the dtype of xs."
             ),
         ),
         probes.jit_matches_eager("ema", EMA_CASES[:1]),

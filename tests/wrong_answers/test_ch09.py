@@ -841,4 +841,43 @@ CASES += [
 ]
 
 
+# Round 4: shortcuts for the edge alphas, written with jnp.where or lax.cond so that they pass
+# under jit: the text says a NaN makes every later y_t NaN, for alpha 0 and 1 as well
+# (0 * NaN is NaN), and the alpha-0 and alpha-1 cases hold a NaN at index 2.
+
+
+def ema_returns_xs_for_alpha_one(xs, alpha):
+    return jnp.where(alpha == 1.0, xs, _ema_scan(xs, alpha))  # "alpha = 1 is just xs"
+
+
+def ema_repeats_x0_for_alpha_zero(xs, alpha):
+    return jnp.where(alpha == 0.0, jnp.full_like(xs, xs[0]), _ema_scan(xs, alpha))
+
+
+def ema_cond_on_alpha_one(xs, alpha):
+    return lax.cond(alpha == 1.0, lambda: xs, lambda: _ema_scan(xs, alpha))
+
+
+def ema_optax_incremental_update(xs, alpha):
+    # Right: optax.incremental_update(new, old, step_size) is step_size * new + (1 - step_size) * old.
+    import optax
+
+    return lax.scan(lambda y, x: (optax.incremental_update(x, y, alpha),) * 2, xs[0], xs)[1]
+
+
+def ema_nan_mask_after_the_fact(xs, alpha):
+    # Right: a scan over the NaN-free signal, then NaN from the first NaN on, as the text says.
+    ys = _ema_scan(jnp.nan_to_num(xs), alpha)
+    return jnp.where(jnp.cumsum(jnp.isnan(xs)) > 0, jnp.nan, ys)
+
+
+CASES += [
+    wrong("9.2", "matches-reference", ema_returns_xs_for_alpha_one),
+    wrong("9.2", "matches-reference", ema_repeats_x0_for_alpha_zero),
+    wrong("9.2", "matches-reference", ema_cond_on_alpha_one),
+    right("9.2", ema_optax_incremental_update),
+    right("9.2", ema_nan_mask_after_the_fact),
+]
+
+
 test_known_answer = parametrize(CASES)
