@@ -963,6 +963,37 @@ def quiet_log(x):
     return jnp.log(x)
 
 
+CLIP_AT = 3.0
+
+
+@jax.custom_jvp
+def _soft_clip(x):
+    return jnp.tanh(x / CLIP_AT) * CLIP_AT
+
+
+@_soft_clip.defjvp
+def _soft_clip_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return _soft_clip(x), t * (1 - jnp.tanh(x / CLIP_AT) ** 2)
+
+
+def soft_clipped(x):
+    return _soft_clip(x) * 2
+
+
+class Thermostat:
+    @property
+    def setpoint(self):
+        return TARGET_TEMPERATURE  # a global behind a property
+
+    def error(self, x):
+        return x - self.setpoint
+
+
+TARGET_TEMPERATURE = 21.5
+thermostat = Thermostat()
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1061,6 +1092,8 @@ BUGGY = [
     ("python-side-effect", loud_item_loss, lambda: (jnp.float32(0.5), jnp.ones(3))),
     ("recompiles", per_batch_scale, lambda: (jnp.ones(2), 4)),
     ("writes-outside", quiet_log, lambda: (jnp.array([1.0, 2.0]),)),
+    ("bakes-global", soft_clipped, V3),
+    ("bakes-global", thermostat.error, V3),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)

@@ -356,6 +356,10 @@ class Reach:
                 continue
             if isinstance(value, (staticmethod, classmethod)):
                 self._callable(value.__func__, depth + 1)
+            elif isinstance(value, property):
+                for accessor in (value.fget, value.fset):
+                    if isinstance(accessor, types.FunctionType):
+                        self._function(accessor, depth + 1)
             elif isinstance(value, types.FunctionType):
                 self._function(value, depth + 1)
             else:
@@ -386,18 +390,24 @@ class Reach:
             self._value(value, path, depth)
 
     def _inner_jit(self, value: Any, depth: int) -> bool:
-        """A ``jax.jit`` function of the reader's (a module-level ``@jax.jit`` helper): the
-        function inside is walked like any other, and remembered (its trace bakes in what
-        it reads, even when the function that calls it runs plainly)."""
-        if not is_jit_wrapped(value) or id(value) in self.seen:
+        """A ``jax.jit`` function of the reader's (a module-level ``@jax.jit`` helper), or
+        another of JAX's wrappers around one (``jax.custom_jvp``, ``jax.custom_vjp``): the
+        functions inside (its rules too) are walked like any other. A jitted one is
+        remembered (its trace bakes in what it reads, even when its caller runs plainly)."""
+        if isinstance(value, (types.FunctionType, type)) or id(value) in self.seen:
             return False
-        inner = unwrap(value)
-        if not isinstance(inner, types.FunctionType) or _is_library(inner):
+        inner = getattr(value, "__wrapped__", None)
+        if not isinstance(inner, types.FunctionType) or _is_library(inner) or not _is_library(type(value)):
             return False
         self.seen.add(id(value))
         self._keep.append(value)
-        self.inner_jits.append(value)
+        if is_jit_wrapped(value):
+            self.inner_jits.append(value)
         self._callable(value, depth)
+        for rule in ("jvp", "fwd", "bwd"):  # a custom derivative's rules
+            found = getattr(value, rule, None)
+            if isinstance(found, types.FunctionType):
+                self._function(found, depth + 1)
         return True
 
     def _value(self, value: Any, path: str, depth: int, *, spots: bool = True, walk_spots: bool = False) -> None:
