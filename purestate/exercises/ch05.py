@@ -834,6 +834,11 @@ register(Exercise(
             "augment_batch", AUGMENT_MANY_CASES, _augment_flip_rate, jit=True,
             key="flip-probability",
             description="each example is reversed with probability 1/2",
+            hint=(
+                "Each example is reversed by a fair coin of its own. This probe runs 32,768 examples "
+                "under jax.jit: map over them with jax.vmap, or draw for the whole batch at once (a "
+                "Python loop over the examples is unrolled 32,768 times)."
+            ),
         ),
         probes.satisfies(
             "augment_batch", AUGMENT_CASES, _augment_noise,
