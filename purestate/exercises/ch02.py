@@ -125,6 +125,25 @@ def _fresh_jit_each_call(answer: Answer) -> None:
             )
 
 
+def _f_left_alone(answer: Answer) -> None:
+    """``f`` is the caller's: a count kept on it (``f.traces += 1``) changes it, and fails for
+    an ``f`` that takes no attributes (a bound method, a built-in, ``jnp.sin``)."""
+    f, calls = COUNT_TRACES_CASES[1]()
+    before = dict(vars(f))
+    answer.call("count_traces", f, calls)
+    after = dict(vars(f))
+    touched = sorted(
+        k for k in before.keys() | after.keys() if k not in before or k not in after or after[k] is not before[k]
+    )
+    if touched:
+        shown = ", ".join(f"f.{k}" for k in touched)
+        raise ProbeFailure(
+            f"count_traces set {shown} on the f it was given: f belongs to the caller, and a bound "
+            "method or a built-in function takes no attributes. Keep the count in a function of "
+            "your own"
+        )
+
+
 register(Exercise(
     id="2.1",
     signature="count_traces(f, calls)",
@@ -147,6 +166,13 @@ register(Exercise(
             _fresh_jit_each_call,
             hint="jax.jit keeps its cache per function object, across separate jax.jit calls. "
             "What must be new on every call of count_traces so that its count starts at zero?",
+        ),
+        Probe(
+            "leaves-f-alone",
+            "count_traces stores nothing on f",
+            _f_left_alone,
+            hint="f is the caller's function, and not every callable takes attributes: count in "
+            "the wrapper you jit (a list or a nonlocal in the body of count_traces).",
         ),
         probes.deterministic("count_traces", COUNT_TRACES_CASES[1:2]),
         probes.inputs_unchanged("count_traces", COUNT_TRACES_CASES[1:2]),

@@ -846,6 +846,79 @@ CASES = [
     right("2.2", clip_norm_rsqrt),
 ]
 
+# Round 4 ------------------------------------------------------------------------------
+
+
+def count_traces_counts_on_f(f, calls):
+    f.traces = 0  # the count kept on the caller's function, "like a module's counter"
+
+    def counted(*args):
+        f.traces += 1
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*args)
+    return f.traces
+
+
+class _TraceCounter:
+    """A callable object as the jitted wrapper: a new one, with a new cache, per count."""
+
+    def __init__(self, f):
+        self.f, self.count = f, 0
+
+    def __call__(self, *args):
+        self.count += 1
+        return self.f(*args)
+
+
+def count_traces_wrapper_object(f, calls):
+    counter = _TraceCounter(f)
+    jitted = jax.jit(counter)
+    for args in calls:
+        jitted(*args)
+    return counter.count
+
+
+def count_traces_converts_copies(f, calls):
+    count = 0
+
+    def counted(*args):
+        nonlocal count
+        count += 1
+        return f(*args)
+
+    jitted = jax.jit(counted)
+    for args in calls:
+        jitted(*jax.tree.map(jnp.asarray, args))  # new arrays: the caller's stay as they were
+    return count
+
+
+def clip_norm_max_in_denominator(g, max_norm):
+    norm = jnp.sqrt(jnp.sum(g**2))
+    return g * (max_norm / jnp.maximum(norm, max_norm))  # 1 below max_norm, no 0 / 0
+
+
+def clip_norm_keepdims(g, max_norm):
+    norm = jnp.linalg.norm(g, keepdims=True)
+    return jnp.where(norm > max_norm, g * max_norm / norm, g)
+
+
+def clip_norm_factor_where(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    return g * jnp.where(norm > max_norm, max_norm / norm, 1.0)
+
+
+CASES += [
+    wrong("2.1", "leaves-f-alone", count_traces_counts_on_f),
+    right("2.1", count_traces_wrapper_object),
+    right("2.1", count_traces_converts_copies),
+    right("2.2", clip_norm_max_in_denominator),
+    right("2.2", clip_norm_keepdims),
+    right("2.2", clip_norm_factor_where),
+]
+
 test_known_answer = parametrize(CASES)
 
 
