@@ -135,8 +135,19 @@ SET_ROW_CASES = (
     case(jnp.asarray(_M5), -1, jnp.asarray(_ROW2)),
     case(jnp.asarray(_M5), -4, jnp.asarray(-_ROW2)),
 )
+# A buffer not filled yet: rows 2 and 3 hold NaN, and row 2 is replaced. Whatever the row
+# held is gone, so an update that keeps some of the old row in its arithmetic (`.at[i].add(row
+# - m[i])`, `.at[i].multiply(0)` then add, a blend `m * (1 - mask) + row * mask`) gives NaN,
+# as it gives a wrong row for large values (1e8 + (0.1 - 1e8) is 0.0 in float32). Same shape
+# as `_M`: nothing new to compile under jit.
+_M_UNFILLED = np.where(np.arange(4)[:, None] < 2, _M, np.nan).astype(np.float32)
 # NumPy matrices first: the answer that assigns into `m` shows up as a changed input.
-SET_ROW_NUMPY_CASES = (case(_M.copy(), 2, _ROW.copy()), case(_M5.copy(), -2, _ROW2.copy()), *SET_ROW_CASES)
+SET_ROW_NUMPY_CASES = (
+    case(_M.copy(), 2, _ROW.copy()),
+    case(_M5.copy(), -2, _ROW2.copy()),
+    *SET_ROW_CASES,
+    case(_M_UNFILLED.copy(), 2, _ROW.copy()),
+)
 
 _ROW_WEIGHTS = np.linspace(0.5, 2.0, 12, dtype=np.float32)
 
@@ -163,7 +174,9 @@ register(Exercise(
             "set_row", reference_set_row, SET_ROW_NUMPY_CASES,
             hint=(
                 "Check the row that changes for every `i`: the first, the last, and negative "
-                "indices, which count from the end as in NumPy. Every other row stays as it was."
+                "indices, which count from the end as in NumPy. Every other row stays as it was, "
+                "and row `i` becomes exactly `row`, whatever it held before (NaN included): "
+                "arithmetic with the old row, such as adding the difference, does not replace it."
             ),
         ),
         probes.inputs_unchanged(
@@ -365,7 +378,14 @@ register(Exercise(
                 "inside, on every call."
             ),
         ),
-        probes.jit_matches_eager("train_step", TRAIN_STEP_CASES),
+        probes.jit_matches_eager(
+            "train_step", TRAIN_STEP_CASES,
+            hint=(
+                "Under jax.jit every argument is traced, `lr` too: a learning rate that follows a "
+                "schedule changes at every step, so it cannot be a static argument (a tracer is "
+                "not hashable), and float() or a Python `if` on a traced value fails."
+            ),
+        ),
         probes.no_leaked_tracers(
             "train_step", TRAIN_STEP_CASES[:1],
             hint="Nothing computed inside the step may be stored outside it (no cache, no log).",
