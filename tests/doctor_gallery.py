@@ -994,6 +994,38 @@ TARGET_TEMPERATURE = 21.5
 thermostat = Thermostat()
 
 
+AUDIT = []
+
+
+def _audit(x):
+    AUDIT.append("seen")  # six calls down from the function the doctor is given
+    return x
+
+
+def _layer1(x):
+    return _audit(x) * 1.0
+
+
+def _layer2(x):
+    return _layer1(x) + 0.0
+
+
+def _layer3(x):
+    return _layer2(x) * 1.0
+
+
+def _layer4(x):
+    return _layer3(x) + 0.0
+
+
+def _layer5(x):
+    return _layer4(x) * 1.0
+
+
+def audited_model(x):
+    return _layer5(x) * 2
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1094,6 +1126,7 @@ BUGGY = [
     ("writes-outside", quiet_log, lambda: (jnp.array([1.0, 2.0]),)),
     ("bakes-global", soft_clipped, V3),
     ("bakes-global", thermostat.error, V3),
+    ("writes-outside", audited_model, V3),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)

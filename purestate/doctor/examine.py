@@ -195,6 +195,8 @@ class Examination:
             self.random_state += [label for label in changed if label not in self.random_state
                                   and _same_state(before_of(label), state_rewound.get(label, _MISSING))]
         changed = [label for label in changed if label not in self.random_state]
+        if not changed and not self.random_state:
+            changed = self.reach.changed()
         # (a changed JAX setting changes what jax.jit traces: its retraces are that write)
         self.set_jax = any("(jax.config.update)" in label for label in changed)
         if changed:

@@ -504,6 +504,37 @@ class Reach:
         for generator, state in zip(self.generators, states):
             _restore(("generator", generator, state))
 
+    def changed(self) -> list[str]:
+        """What the calls changed among the bindings and containers walked (a fallback for
+        writes deeper than the checker's own fingerprint reaches), in words."""
+        found: list[str] = []
+        for record in self.saved:
+            kind = record[0]
+            try:
+                if kind == "global":
+                    _, namespace, name, present, value = record
+                    if (name in namespace) != present or (present and namespace[name] is not value):
+                        found.append(f"the global `{name}`")
+                elif kind == "cell":
+                    _, cell, contents = record
+                    if cell.cell_contents is not contents:
+                        found.append("a variable closed over by a function it calls")
+                elif kind == "dict":
+                    _, mapping, saved = record
+                    if mapping.keys() != saved.keys() or any(mapping[k] is not v for k, v in saved.items()):
+                        found.append("a dict or object it reaches")
+                elif kind in ("list", "deque"):
+                    _, container, saved = record
+                    if len(container) != len(saved) or any(a is not b for a, b in zip(container, saved)):
+                        found.append(f"a {kind} it reaches")
+                elif kind == "set":
+                    _, container, saved = record
+                    if container != saved:
+                        found.append("a set it reaches")
+            except Exception:
+                continue
+        return list(dict.fromkeys(found))
+
     # restoring ----------------------------------------------------------------------------
 
     def restore(self) -> None:
