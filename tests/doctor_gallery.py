@@ -1026,6 +1026,12 @@ def audited_model(x):
     return _layer5(x) * 2
 
 
+def rarely_flipped(x):
+    if np.random.rand() < 0.05:  # an augmentation applied one time in twenty
+        return x[::-1]
+    return x
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1127,6 +1133,7 @@ BUGGY = [
     ("bakes-global", soft_clipped, V3),
     ("bakes-global", thermostat.error, V3),
     ("writes-outside", audited_model, V3),
+    ("not-deterministic", rarely_flipped, V3),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)
