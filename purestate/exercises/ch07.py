@@ -280,6 +280,29 @@ def _carries_a_key(aval: Any) -> bool:
     return getattr(aval, "dtype", None) == jnp.uint32 and tuple(getattr(aval, "shape", ()))[-1:] == (2,)
 
 
+def _narrow_carry(answer: probes.Answer) -> None:
+    """No loop of the walk carries a number narrower than 32 bits (the position, in int16 say).
+
+    A position kept in int8 or int16 and cast to int32 at the end gives the right dtype, and
+    an int16 one the right values on every walk the check can afford (a walk reaches ±32768
+    only after about a billion steps): only the program shows it. Keys, booleans and the
+    32-bit counter of a fori_loop are not narrow.
+    """
+    carries_of = functools.partial(probes.loop_carry_avals, static_argnums=WALK_STATIC)
+    loops = answer.call_transformed("jax.make_jaxpr(random_walk)", carries_of, answer.random_walk, *WALK_CASES[0]())
+    for avals in loops:
+        for aval in avals:
+            dtype = getattr(aval, "dtype", None)
+            if dtype is None or probes.is_prng_key(aval) or dtype == np.bool_:
+                continue
+            if jnp.issubdtype(dtype, jnp.number) and jnp.dtype(dtype).itemsize < 4:
+                raise probes.ProbeFailure(
+                    f"the loop of random_walk carries a {jnp.dtype(dtype).name} value (shape "
+                    f"{tuple(aval.shape)}): a position kept in {jnp.dtype(dtype).name} wraps on a long "
+                    "enough walk, and casting it to int32 at the end comes too late"
+                )
+
+
 def _steps_of(result: Any) -> np.ndarray:
     positions = np.asarray(result, dtype=np.float64)
     return np.diff(np.concatenate([[0.0], positions.ravel()]))
@@ -382,6 +405,10 @@ register(Exercise(
                 "The key is state: it goes into the scan's carry, and every step puts a new key "
                 "back into the carry. Keys made up front and scanned over are not carried."
             ),
+        ),
+        probes.Probe(
+            "carry-dtype", "the loop carries the position as a 32-bit number", _narrow_carry,
+            hint="Start the position as a 32-bit number (jnp.int32(0)): a narrow type overflows on long walks.",
         ),
         probes.program_size_independent_of_length(
             "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC, recursive=True,

@@ -778,6 +778,30 @@ def walk_fold_in_step_index_then_split(key, n):
     return jax.lax.scan(body, (key, jnp.int32(0)), jnp.arange(n))[1]
 
 
+# Adversary round 3 --------------------------------------------------------------------------
+
+
+def walk_int16_then_cast(key, n):
+    # The position kept in int16 ("walks stay small"), cast to int32 at the end: right on
+    # every walk shorter than about a billion steps, wrong past ±32767.
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jnp.where(jax.random.bernoulli(subkey), 1, -1).astype(jnp.int16)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.int16(0)), length=n)[1].astype(jnp.int32)
+
+
+def walk_int8_steps_then_cumsum_int32(key, n):
+    # The steps emitted as int8 (±1 fits), summed in int32: right; nothing narrow is carried.
+    def step(key, _):
+        key, subkey = jax.random.split(key)
+        return key, jnp.where(jax.random.bernoulli(subkey), 1, -1).astype(jnp.int8)
+
+    return jnp.cumsum(jax.lax.scan(step, key, length=n)[1], dtype=jnp.int32)
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -879,6 +903,8 @@ CASES = [
     right("7.1", sample_steps_scan_carries_key),
     wrong("7.2", "one-scheme-per-key", walk_step_from_fold_in_of_carried_parent),
     right("7.2", walk_fold_in_step_index_then_split),
+    wrong("7.2", "carry-dtype", walk_int16_then_cast),
+    right("7.2", walk_int8_steps_then_cumsum_int32),
 ]
 
 test_known_answer = parametrize(CASES)
