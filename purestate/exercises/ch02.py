@@ -242,6 +242,11 @@ register(Exercise(
             "operation (chapter 2, 'A tracer under jit has no value'). max_norm is traced too, "
             "so it cannot be static.",
         ),
+        probes.inputs_unchanged(
+            "clip_norm", CLIP_NORM_CASES[:2],
+            hint="The caller's `g` must stay usable after the call (to log its norm, say): "
+            "`donate_argnums` hands its buffer to the result and deletes it. Return a new array.",
+        ),
         probes.globals_unchanged(
             "clip_norm", CLIP_NORM_CASES[:2],
             hint="clip_norm changes something outside itself; return everything it computes instead.",

@@ -910,7 +910,18 @@ def clip_norm_factor_where(g, max_norm):
     return g * jnp.where(norm > max_norm, max_norm / norm, 1.0)
 
 
+@functools.partial(jax.jit, donate_argnums=0)  # "clip in place: no copy of a big gradient"
+def _clip_in_donated_buffer(g, max_norm):
+    norm = jnp.linalg.norm(g)
+    return jnp.where(norm > max_norm, g * (max_norm / norm), g)
+
+
+def clip_norm_donates(g, max_norm):
+    return _clip_in_donated_buffer(g, max_norm)  # the caller's g is deleted
+
+
 CASES += [
+    wrong("2.2", "inputs-unchanged", clip_norm_donates),
     wrong("2.1", "leaves-f-alone", count_traces_counts_on_f),
     right("2.1", count_traces_wrapper_object),
     right("2.1", count_traces_converts_copies),
