@@ -123,6 +123,26 @@ def _stats_state(answer: Answer, updates: int = 0) -> Any:
     return state
 
 
+# A state of a few numbers per element: Welford's count, mean and m2 hold 2 per element and
+# one more, sums from a first reading 3 and one more. 8 per element (and 8 more) leaves room
+# for any such state; a buffer of the past vectors, sized to outlast the check's 300
+# updates, holds hundreds.
+_STATE_NUMBERS_PER_ELEMENT = 8
+
+
+def _stats_state_size(answer: Answer) -> None:
+    for shape in ((3,), (2, 2), ()):
+        state = answer.call("stats_init", shape)
+        total = sum(int(np.size(leaf)) for leaf in jax.tree.leaves(state))
+        size = int(np.prod(shape))
+        if total > _STATE_NUMBERS_PER_ELEMENT * (size + 1):
+            raise ProbeFailure(
+                f"stats_init({shape}) holds {total} numbers for vectors of {size} element(s): the "
+                "state should hold a few numbers per element (a count, a mean, a sum of squares), "
+                "not a history of the vectors, which runs out on a long stream"
+            )
+
+
 def _stats_side_effects(answer: Answer) -> list[Probe]:
     return [
         probes.globals_unchanged("stats_init", (case((3,)),)),
@@ -141,6 +161,11 @@ register(Exercise(
             key="state-is-arrays",
             description="stats_init returns a pytree whose leaves are all arrays",
             hint="Every piece of the state, the count included, is a JAX array (jnp.zeros, jnp.int32(0)).",
+        ),
+        Probe(
+            "state-size", "the state holds a few numbers per element, no history of the vectors",
+            _stats_state_size,
+            hint="Keep running quantities (a count, a mean, a sum of squared deviations), not the vectors themselves.",
         ),
         probes.fold_matches_reference(
             STATS_NAMES, STATS_REFERENCES, STATS_CASES, drive_running_stats,

@@ -846,6 +846,13 @@ def rounded_dt_step(p, dt):
     return dataclasses.replace(p, position=p.position + jnp.round(dt, 2) * p.velocity)
 
 
+# Adversary round 3 --------------------------------------------------------------------------
+
+
+def big_buffer_init(shape):
+    return {"buffer": jnp.zeros((1024, *shape)), "n": jnp.zeros((), jnp.int32)}  # "enough for the check"
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
     wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
@@ -934,6 +941,7 @@ CASES = [
     right("6.3", uint32_meter_init, meter_update),
     right("6.3", meter_init, jitted_meter_update),
     wrong("6.2", "matches-reference", FrozenParticle, rounded_dt_step),
+    wrong("6.1", "state-size", big_buffer_init, buffer_update, buffer_result),
 ]
 
 test_known_answer = parametrize(CASES)
