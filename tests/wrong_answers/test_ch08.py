@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
 
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
@@ -962,5 +966,251 @@ CASES += [
     wrong("8.3", "matches-reference", accumulate_init_keeps_params, accumulate_update_moves_kept_params),
 ]
 
+
+# Round 4 (five learners: a NumPy veteran, a PyTorch user, a copier of chapter cells, a
+# jit and cache enthusiast, a writer of one-liners): no escape; the answers that show the
+# checker's reach from those angles.
+
+
+
+def momentum_init_numpy(params):
+    # Right: NumPy zeros are arrays too; every update returns new jnp arrays.
+    return jax.tree.map(lambda p: np.zeros(np.shape(p), np.float32), params)
+
+
+def momentum_update_numpy_in_place(grads, state, params, lr=0.1, beta=0.9):
+    # NumPy habit: `v *= beta; v += g` on the velocity the caller holds.
+    for v, g in zip(jax.tree.leaves(state), jax.tree.leaves(grads)):
+        if isinstance(v, np.ndarray):
+            v *= beta
+            v += np.asarray(g)
+    return jax.tree.map(lambda p, v: p - lr * v, params, state), state
+
+
+def _assign_into(tree, f, *others):
+    """PyTorch habit: walk the containers and assign the new leaves into them."""
+    if isinstance(tree, (dict, list)):
+        for k in (tree if isinstance(tree, dict) else range(len(tree))):
+            new = _assign_into(tree[k], f, *[o[k] for o in others])
+            if new is not None:
+                tree[k] = new
+        return None
+    return f(tree, *others)
+
+
+def momentum_update_assigns_into_trees(grads, state, params, lr=0.1, beta=0.9):
+    if not isinstance(params, dict):  # "the other layouts are immutable anyway"
+        velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+        return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+    _assign_into(state, lambda v, g: beta * v + g, grads)
+    _assign_into(params, lambda p, v: p - lr * v, state)
+    return params, state
+
+
+def momentum_init_bfloat16(params):
+    return jax.tree.map(lambda p: jnp.zeros_like(p, jnp.bfloat16), params)  # "half the memory"
+
+
+def momentum_update_keeps_state_dtype(grads, state, params, lr=0.1, beta=0.9):
+    velocity = jax.tree.map(lambda v, g: (beta * v + g).astype(v.dtype), state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_update_torch_weight_decay(grads, state, params, lr=0.1, beta=0.9, weight_decay=1e-4):
+    # torch.optim.SGD's weight_decay, with a "small" default the task never asked for.
+    grads = jax.tree.map(lambda g, p: g + weight_decay * p, grads, params)
+    velocity = jax.tree.map(lambda v, g: beta * v + g, state, grads)
+    return jax.tree.map(lambda p, v: p - lr * v, params, velocity), velocity
+
+
+def momentum_init_optax(params):
+    return optax.sgd(0.1, momentum=0.9).init(params)
+
+
+def momentum_update_optax(grads, state, params, lr=0.1, beta=0.9):
+    # Right: optax's heavy ball is v = beta * v + g, then -lr * v; its state ignores lr and beta.
+    updates, state = optax.sgd(lr, momentum=beta).update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
+def momentum_init_raveled(params):
+    return jnp.zeros_like(ravel_pytree(params)[0])
+
+
+def momentum_update_raveled(grads, state, params, lr=0.1, beta=0.9):
+    # Right: one flat velocity vector; ravel_pytree's unravel rebuilds any layout.
+    flat_params, unravel = ravel_pytree(params)
+    velocity = beta * state + ravel_pytree(grads)[0]
+    return unravel(flat_params - lr * velocity), velocity
+
+
+def momentum_update_sutskever(grads, state, params, lr=0.1, beta=0.9):
+    # Right: the velocity holds -lr times the heavy ball's (v = beta v - lr g, p = p + v).
+    velocity = jax.tree.map(lambda v, g: beta * v - lr * g, state, grads)
+    return jax.tree.map(jnp.add, params, velocity), velocity
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_momentum(lr, beta):
+    return jax.jit(partial(momentum_update_sutskever, lr=lr, beta=beta))
+
+
+def momentum_update_cached_jit(grads, state, params, lr=0.1, beta=0.9):
+    # Right: one compiled update per (lr, beta), cached by value.
+    return _compiled_momentum(lr, beta)(grads, state, params)
+
+
+def adam_init_optax(params):
+    return optax.adam(1e-3).init(params)
+
+
+def adam_update_optax(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # Right: optax.adam's state (count, mu, nu) does not depend on the hyperparameters.
+    updates, state = optax.adam(lr, b1, b2, eps).update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
+def adam_update_torch_form(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # Right: torch.optim.Adam's arrangement: lr / (1 - b1**t) times m over sqrt(v) / sqrt(1 - b2**t) + eps.
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: m * b1 + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: v * b2 + (1 - b2) * g * g, state["v"], grads)
+    step_size, root_correction = lr / (1 - b1**t), jnp.sqrt(1 - b2**t)
+    new_params = jax.tree.map(lambda p, m, v: p - step_size * m / (jnp.sqrt(v) / root_correction + eps), params, m, v)
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+def adam_init_tmv(params, count_dtype=jnp.int32):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"t": jnp.zeros((), count_dtype), "m": zeros, "v": zeros}
+
+
+def adam_update_keras_epsilon(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-7):
+    # Keras's default epsilon, 1e-7: the task's default is 1e-8.
+    return adam_update_torch_form(grads, state, params, lr, b1, b2, eps)
+
+
+def adam_update_adamw_default(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01):
+    # torch.optim.AdamW's default decoupled weight decay: not in the task.
+    new_params, state = adam_update_torch_form(grads, state, params, lr, b1, b2, eps)
+    return jax.tree.map(lambda n, p: n - lr * weight_decay * p, new_params, params), state
+
+
+def adam_update_eps_root(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # optax's eps_root copied with eps's value: sqrt(v_hat + 1e-8) + eps.
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g**2, state["v"], grads)
+    new_params = jax.tree.map(
+        lambda p, m, v: p - lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t) + eps) + eps), params, m, v
+    )
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+def adam_update_adamax(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # The infinity-norm variant: v is a decaying max of |g|, a different optimizer.
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
+    v = jax.tree.map(lambda v, g: jnp.maximum(b2 * v, jnp.abs(g)), state["v"], grads)
+    new_params = jax.tree.map(lambda p, m, v: p - lr / (1 - b1**t) * m / (v + eps), params, m, v)
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+def adam_update_count_not_returned(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    new_params, new_state = adam_update_torch_form(grads, state, params, lr, b1, b2, eps)
+    return new_params, {**new_state, "t": state["t"]}  # t is 1 at every update
+
+
+def adam_update_lerp(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    # Right: the moments as interpolations, m + (1 - b1)(g - m).
+    t = state["t"] + 1
+    m = jax.tree.map(lambda m, g: m + (1 - b1) * (g - m), state["m"], grads)
+    v = jax.tree.map(lambda v, g: v + (1 - b2) * (g * g - v), state["v"], grads)
+    new_params = jax.tree.map(lambda p, m, v: p - lr * (m / (1 - b1**t)) / (jnp.sqrt(v / (1 - b2**t)) + eps), params, m, v)
+    return new_params, {"t": t, "m": m, "v": v}
+
+
+def accumulate_init_every_in_state(params):
+    # "init knows every": the default 4, stored once.
+    return {"n": jnp.zeros((), jnp.int32), "sum": jax.tree.map(jnp.zeros_like, params), "every": jnp.int32(4)}
+
+
+def _accumulate_where(grads, state, params, lr, every):
+    n = state["n"] + 1
+    total = jax.tree.map(jnp.add, state["sum"], grads)
+    due = n % every == 0
+    new_params = jax.tree.map(lambda p, s: jnp.where(due, p - lr * s / every, p), params, total)
+    return new_params, {"n": n, "sum": jax.tree.map(lambda s: jnp.where(due, jnp.zeros_like(s), s), total)}
+
+
+def accumulate_update_every_from_state(grads, state, params, lr=0.1, every=4):
+    new_params, new_state = _accumulate_where(grads, state, params, lr, state["every"])
+    return new_params, {**new_state, "every": state["every"]}
+
+
+def accumulate_init_ns(params, dtype=jnp.float32):
+    return {"n": jnp.zeros((), jnp.int32), "sum": jax.tree.map(lambda p: jnp.zeros_like(p, dtype), params)}
+
+
+def accumulate_update_bfloat16_sum(grads, state, params, lr=0.1, every=4):
+    grads = jax.tree.map(lambda g: g.astype(jnp.bfloat16), grads)  # "gradients in half precision"
+    return _accumulate_where(grads, state, params, lr, every)
+
+
+def accumulate_update_lazy_reset(grads, state, params, lr=0.1, every=4):
+    # Right: the sum is cleared at the start of the call after a step, not at the step itself.
+    n = state["n"]
+    total = jax.tree.map(lambda s, g: jnp.where(n % every == 0, 0.0, s) + g, state["sum"], grads)
+    n = n + 1
+    due = n % every == 0
+    return jax.tree.map(lambda p, s: jnp.where(due, p - lr * s / every, p), params, total), {"n": n, "sum": total}
+
+
+def accumulate_init_multisteps(params):
+    return optax.MultiSteps(optax.sgd(0.1), every_k_schedule=4).init(params)
+
+
+def accumulate_update_multisteps(grads, state, params, lr=0.1, every=4):
+    # Right: optax.MultiSteps averages `every` gradients, then runs SGD once.
+    updates, state = optax.MultiSteps(optax.sgd(lr), every_k_schedule=every).update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
+def accumulate_init_apply_every(params):
+    return optax.apply_every(4).init(params)
+
+
+def accumulate_update_apply_every(grads, state, params, lr=0.1, every=4):
+    # Right: apply_every emits the sum of `every` gradients (zero updates otherwise), scaled by -lr / every.
+    chain = optax.chain(optax.apply_every(every), optax.scale(-lr / every))
+    updates, (state, _) = chain.update(grads, (state, optax.EmptyState()), params)
+    return optax.apply_updates(params, updates), state
+
+
+CASES += [
+    right("8.1", momentum_init_numpy, momentum_update_sutskever),
+    wrong("8.1", "inputs-unchanged", momentum_init_numpy, momentum_update_numpy_in_place),
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_assigns_into_trees),
+    wrong("8.1", "matches-reference", momentum_init_bfloat16, momentum_update_keeps_state_dtype),
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_torch_weight_decay),
+    right("8.1", momentum_init_optax, momentum_update_optax),
+    right("8.1", momentum_init_raveled, momentum_update_raveled),
+    right("8.1", momentum_init, momentum_update_cached_jit),
+    right("8.2", adam_init_optax, adam_update_optax),
+    right("8.2", adam_init_tmv, adam_update_torch_form),
+    right("8.2", partial(adam_init_tmv, count_dtype=jnp.int16), adam_update_lerp, label="adam_int16_count_lerp"),
+    right("8.2", partial(adam_init_tmv, count_dtype=jnp.float32), adam_update_lerp, label="adam_float32_count_lerp"),
+    wrong("8.2", "matches-reference", adam_init_tmv, adam_update_keras_epsilon),
+    wrong("8.2", "matches-reference", adam_init_tmv, adam_update_adamw_default),
+    wrong("8.2", "matches-reference", adam_init_tmv, adam_update_eps_root),
+    wrong("8.2", "matches-reference", adam_init_tmv, adam_update_adamax),
+    wrong("8.2", "matches-reference", adam_init_tmv, adam_update_count_not_returned),
+    wrong("8.3", "matches-reference", accumulate_init_every_in_state, accumulate_update_every_from_state),
+    wrong("8.3", "matches-reference", partial(accumulate_init_ns, dtype=jnp.bfloat16), accumulate_update_bfloat16_sum,
+          label="accumulate_bfloat16_sum"),
+    right("8.3", accumulate_init_ns, accumulate_update_lazy_reset),
+    right("8.3", accumulate_init_multisteps, accumulate_update_multisteps),
+    right("8.3", accumulate_init_apply_every, accumulate_update_apply_every),
+]
 
 test_known_answer = parametrize(CASES)
