@@ -212,6 +212,29 @@ def _dropout_keep_rate(args: tuple[Any, ...], result: Any) -> str | None:
 # column) broadcast along it gives equal rows or equal columns.
 
 
+# A fixed number of kept elements over the whole batch (a permutation of all its elements,
+# the first round((1 - rate) N) kept) passes the keep rate and the spread of rows and columns.
+# With independent bits the kept count of N = 65,536 elements is binomial with standard
+# deviation 110.9 (p = 0.75) or 125.4 (p = 0.4): within 1 of p N with probability at most
+# 0.0072 (p = 0.75, one count) or 0.0064 (p = 0.4, two counts). All four batches below (three
+# at p = 0.75, one at p = 0.4) land there with probability below 0.0072**3 * 0.0064 = 2.4e-9.
+def _kept_count_varies(answer: probes.Answer) -> None:
+    counts = []
+    for make in (*DROPOUT_CASES, *DROPOUT_KEY_PAIRS[0]):
+        key, xs, rate = make()
+        out, problem = _as_float_array(answer.call("batch_dropout", key, xs, rate), xs.shape)
+        if problem:
+            raise probes.ProbeFailure(problem)
+        counts.append((int(np.count_nonzero(out)), (1.0 - rate) * out.size, rate))
+    if all(abs(kept - expected) < 1.0 for kept, expected, _ in counts):
+        found = ", ".join(f"{kept} (rate={rate})" for kept, _, rate in counts)
+        raise probes.ProbeFailure(
+            f"four batches of {DROPOUT_SHAPE[0] * DROPOUT_SHAPE[1]} elements kept exactly (1 - rate) of "
+            f"them each: {found}; independent bits give counts that vary by about a hundred. Keep "
+            "each element by its own random draw, not a fixed number of elements"
+        )
+
+
 def _dropout_rows_differ(args: tuple[Any, ...], result: Any) -> str | None:
     _, xs, _ = args
     out, problem = _as_float_array(result, xs.shape)
@@ -285,6 +308,11 @@ register(Exercise(
                 "At rate=1 the scale 1 / (1 - rate) is infinite: choose between x / (1 - rate) and "
                 "0 instead of multiplying a mask by the scale, and never divide Python floats by 0."
             ),
+        ),
+        probes.Probe(
+            "kept-count-varies", "the number of kept elements varies from batch to batch, as independent bits make it",
+            _kept_count_varies,
+            hint="Every element gets its own random bit: keep each with probability 1 - rate, not a fixed number of them.",
         ),
         probes.deterministic("batch_dropout", DROPOUT_CASES[:1]),
         probes.varies_with(

@@ -1039,6 +1039,13 @@ def device_sum_slices_replicated_x(x):
     return jax.shard_map(total, mesh=_auto_mesh(), in_specs=P(), out_specs=P())(x)
 
 
+def batch_dropout_exact_count(key, xs, rate):
+    xs = jnp.asarray(xs)
+    kept = round((1 - rate) * xs.size)  # exactly (1 - rate) of the whole batch
+    keep = (jax.random.permutation(key, xs.size) < kept).reshape(xs.shape)
+    return jnp.where(keep, xs / (1 - rate) if rate < 1 else 0.0, 0.0)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1190,6 +1197,7 @@ CASES = [
     wrong("5.5", "no-key-reuse", augment_batch_numpy_finish),
     wrong("5.3", "matches-reference", histogram_bfloat16_one_hot),
     wrong("5.5", "noise-scale", augment_batch_clipped_noise),
+    wrong("5.2", "kept-count-varies", batch_dropout_exact_count),
 ]
 
 MULTI_DEVICE_CASES = [
