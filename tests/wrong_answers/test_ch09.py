@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 from jax import lax
 
@@ -879,5 +881,152 @@ CASES += [
     right("9.2", ema_nan_mask_after_the_fact),
 ]
 
+
+# Round 4 (five learners): 9.1 and 9.3 from a NumPy veteran, a PyTorch user, a copier of
+# chapter cells, a jit and cache enthusiast and a writer of one-liners; no escape.
+
+
+def rnn_reversed_scan(params, h0, xs):
+    # reverse=True "to get h_T last": the recurrence then runs from x_T back to x_1.
+    return lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs, reverse=True)
+
+
+def rnn_torch_convention(params, h0, xs):
+    # PyTorch's W_hh @ h: with this task's (n_hidden, n_hidden) Wh it is h @ Wh.T.
+    def step(h, x):
+        h = jnp.tanh(x @ params["Wx"] + params["Wh"] @ h + params["b"])
+        return h, h
+
+    return lax.scan(step, h0, xs)
+
+
+def rnn_no_recurrence_vmap(params, h0, xs):
+    # Every step from h0, "in parallel": no state flows from step to step.
+    hs = jax.vmap(lambda x: _cell(params, h0, x))(xs)
+    return hs[-1], hs
+
+
+def rnn_bfloat16(params, h0, xs):
+    # "Mixed precision": the whole recurrence in bfloat16, cast back at the end.
+    low = jax.tree.map(lambda a: a.astype(jnp.bfloat16), params)
+    h, hs = lax.scan(lambda h, x: (_cell(low, h, x),) * 2, h0.astype(jnp.bfloat16), xs.astype(jnp.bfloat16))
+    return h.astype(jnp.float32), hs.astype(jnp.float32)
+
+
+def rnn_squeezed_states(params, h0, xs):
+    h, hs = lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs)
+    return h, jnp.squeeze(hs)  # a sequence of length 1 loses its time axis
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_rnn(length):
+    return jax.jit(lambda params, h0, xs: lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs))
+
+
+def rnn_cached_jit_per_length(params, h0, xs):
+    # Right: a cache keyed by a static length; the params stay arguments.
+    return _compiled_rnn(xs.shape[0])(params, h0, xs)
+
+
+def rnn_scan_over_indices(params, h0, xs):
+    # Right: scan over time indices, reading xs[t] inside.
+    def step(h, t):
+        h = _cell(params, h, xs[t])
+        return h, h
+
+    return lax.scan(step, h0, jnp.arange(xs.shape[0]))
+
+
+def rnn_scan_without_xs(params, h0, xs):
+    # Right: xs=None with length=, a step counter in the carry.
+    def step(carry, _):
+        h, t = carry
+        h = _cell(params, h, xs[t])
+        return (h, t + 1), h
+
+    (h, _), hs = lax.scan(step, (h0, 0), None, length=xs.shape[0])
+    return h, hs
+
+
+def lif_reversed_scan(xs, decay, threshold):
+    def step(v, x):
+        v = decay * v + x
+        return jnp.where(v > threshold, 0.0, v), v > threshold
+
+    return lax.scan(step, jnp.float32(0.0), xs, reverse=True)
+
+
+def lif_reset_one_step_late(xs, decay, threshold):
+    # The spike is remembered and the reset applied at the start of the next step.
+    def step(carry, x):
+        v, spiked = carry
+        v = decay * jnp.where(spiked, 0.0, v) + x
+        return (v, v > threshold), v > threshold
+
+    (v, _), spikes = lax.scan(step, (jnp.float32(0.0), False), xs)
+    return v, spikes
+
+
+def lif_bfloat16_potential(xs, decay, threshold):
+    def step(v, x):
+        v = (decay * v + x).astype(jnp.bfloat16)
+        return jnp.where(v > threshold, jnp.bfloat16(0), v), v > threshold
+
+    v, spikes = lax.scan(step, jnp.bfloat16(0), xs)
+    return v.astype(jnp.float32), spikes
+
+
+def lif_potential_as_vector(xs, decay, threshold):
+    def step(v, x):
+        v = decay * v + x
+        return jnp.where(v > threshold, 0.0, v), (v > threshold)[0]
+
+    return lax.scan(step, jnp.zeros(1, jnp.float32), xs)  # v_T of shape (1,), not a scalar
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def lif_static_hyperparameters(xs, decay, threshold):
+    # The text says decay and threshold are traced under jax.jit: hashing a tracer fails.
+    return _lif(xs, decay, threshold)
+
+
+def lif_decay_zero_shortcut(xs, decay, threshold):
+    # Right: for decay = 0 the spikes are xs > threshold; the same values the scan gives.
+    v, spikes = _lif(xs, decay, threshold)
+    return v, jnp.where(decay == 0, xs > threshold, spikes)
+
+
+def lif_carries_count_and_first_step(xs, decay, threshold):
+    # Right: the first step unpeeled, the rest scanned with a spike count in the carry.
+    v1 = xs[0]
+    first = v1 > threshold
+
+    def step(carry, x):
+        v, count = carry
+        v = decay * v + x
+        spike = v > threshold
+        return (jnp.where(spike, 0.0, v), count + spike), spike
+
+    (v, _), rest = lax.scan(step, (jnp.where(first, 0.0, v1), first.astype(jnp.int32)), xs[1:])
+    return v, jnp.concatenate([first[None], rest])
+
+
+CASES += [
+    wrong("9.1", "matches-reference", rnn_reversed_scan),
+    wrong("9.1", "matches-reference", rnn_torch_convention),
+    wrong("9.1", "matches-reference", rnn_no_recurrence_vmap),
+    wrong("9.1", "matches-reference", rnn_bfloat16),
+    wrong("9.1", "matches-reference", rnn_squeezed_states),
+    right("9.1", rnn_cached_jit_per_length),
+    right("9.1", rnn_scan_over_indices),
+    right("9.1", rnn_scan_without_xs),
+    wrong("9.3", "matches-reference", lif_reversed_scan),
+    wrong("9.3", "matches-reference", lif_reset_one_step_late),
+    wrong("9.3", "matches-reference", lif_bfloat16_potential),
+    wrong("9.3", "matches-reference", lif_potential_as_vector),
+    wrong("9.3", "jit-matches-eager", lif_static_hyperparameters),
+    right("9.3", lif_decay_zero_shortcut),
+    right("9.3", lif_carries_count_and_first_step),
+]
 
 test_known_answer = parametrize(CASES)

@@ -702,4 +702,215 @@ def highpass_compiled_once(xs, alpha):
 CASES += [wrong("10.3", "matches-reference", highpass_compiled_once)]
 
 
+# Round 4 (five learners: a NumPy veteran, a PyTorch user, a copier of chapter cells, a
+# jit and cache enthusiast, a writer of one-liners): no escape.
+
+
+def dense_logged_rebinds_ref(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref = jax.new_ref(stats_ref[...] + _stats(h))  # a new Ref, bound to the local name only
+    return h
+
+
+def dense_logged_means(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += jnp.stack([jnp.float32(h.size), jnp.mean(h), jnp.mean(h * h)])  # means, not sums
+    return h
+
+
+def dense_logged_numpy_layer(params, x, stats_ref):
+    # NumPy habit: np.tanh and np.sum work eagerly, and fail on tracers under jax.jit.
+    h = np.tanh(np.asarray(x) @ np.asarray(params["W"]) + np.asarray(params["b"]))
+    stats_ref[...] += np.array([h.size, h.sum(), (h**2).sum()], np.float32)
+    return jnp.asarray(h)
+
+
+def dense_logged_bfloat16_output(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += _stats(h)
+    return h.astype(jnp.bfloat16)  # "activations in half precision"
+
+
+def dense_logged_gram_sum(params, x, stats_ref):
+    h = _layer(params, x)
+    stats_ref[...] += jnp.stack([jnp.float32(h.size), h.sum(), jnp.sum(h @ h.T)])  # every row pair, not h²
+    return h
+
+
+def dense_logged_get_set(params, x, stats_ref):
+    # Right: jax.ref.get and jax.ref.set, the functions behind [...].
+    h = _layer(params, x)
+    jax.ref.set(stats_ref, ..., jax.ref.get(stats_ref, ...) + _stats(h))
+    return h
+
+
+def dense_logged_swap(params, x, stats_ref):
+    # Right: swap in this call's statistics, then add back what was there.
+    h = _layer(params, x)
+    previous = jax.ref.swap(stats_ref, ..., _stats(h))
+    stats_ref[...] += previous
+    return h
+
+
+def dense_logged_at_add(params, x, stats_ref):
+    # Right: a Python int count in jnp.array, the square sum as a dot product of the raveled output.
+    h = _layer(params, x)
+    flat = h.ravel()
+    stats_ref[...] = stats_ref[...].at[:].add(jnp.array([h.size, flat.sum(), flat @ flat]))
+    return h
+
+
+def sgd_step_half_mean_loss(w, x, y, log_ref):
+    # 0.5 * mean, "the usual convention": the gradient is half the task's; the log doubles it back.
+    loss, grad = jax.value_and_grad(lambda w: 0.5 * jnp.mean((x @ w - y) ** 2))(w)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), 2.0 * loss])
+    return w - 0.1 * grad
+
+
+def sgd_step_gradient_without_two(w, x, y, log_ref):
+    residual = x @ w - y
+    log_ref[...] += jnp.stack([jnp.float32(1.0), jnp.mean(residual**2)])
+    return w - 0.1 * x.T @ residual / x.shape[0]  # the derivative of r² is 2r
+
+
+def sgd_step_logs_twice_through_loss(w, x, y, log_ref):
+    def loss(w):
+        value = _loss(w, x, y)
+        log_ref[...] += jnp.stack([jnp.float32(1.0), jax.lax.stop_gradient(value)])
+        return value
+
+    grad = jax.grad(loss)(w)
+    loss(w)  # "and the value for the log": the write runs a second time
+    return w - 0.1 * grad
+
+
+def sgd_step_logs_mean_of_both_losses(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    new_w = w - 0.1 * grad
+    log_ref[...] += jnp.stack([jnp.float32(1.0), (loss + _loss(new_w, x, y)) / 2])
+    return new_w
+
+
+def sgd_step_numpy_update(w, x, y, log_ref):
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[...] += jnp.stack([jnp.float32(1.0), loss])
+    return np.asarray(w) - 0.1 * np.asarray(grad)  # NumPy: fine eagerly, not on tracers
+
+
+def sgd_step_entry_writes(w, x, y, log_ref):
+    # Right: two indexed writes, a Python int added to the count.
+    loss, grad = jax.value_and_grad(_loss)(w, x, y)
+    log_ref[0] += 1
+    log_ref[1] += loss
+    return w - 0.1 * grad
+
+
+def sgd_step_norm(w, x, y, log_ref):
+    # Right: the loss as a squared norm over the number of examples, the gradient by hand.
+    residual = x @ w - y
+    log_ref[...] += jnp.array([1, jnp.linalg.norm(residual) ** 2 / y.size])
+    return w - 0.1 * 2 * x.T @ residual / y.size
+
+
+def highpass_returns_ref(xs, alpha):
+    xs = jnp.asarray(xs)
+    y, out = jax.new_ref(jnp.zeros((), xs.dtype)), jax.new_ref(jnp.zeros(xs.shape[0] - 1, xs.dtype))
+
+    def body(n, carry):
+        y[...] = alpha * (y[...] + xs[n] - xs[n - 1])
+        out[n - 1] = y[...]
+        return carry
+
+    jax.lax.fori_loop(1, xs.shape[0], body, 0)
+    return out  # the Ref itself, not its value
+
+
+def highpass_alpha_on_y_only(xs, alpha):
+    # alpha * y + (x_n - x_{n-1}): the difference is not scaled.
+    def step(y, difference):
+        y = alpha * y + difference
+        return y, y
+
+    return jax.lax.scan(step, jnp.zeros((), jnp.float32), jnp.diff(jnp.asarray(xs)))[1]
+
+
+def highpass_reversed_scan(xs, alpha):
+    def step(y, difference):
+        y = alpha * (y + difference)
+        return y, y
+
+    return jax.lax.scan(step, jnp.zeros((), jnp.float32), jnp.diff(jnp.asarray(xs)), reverse=True)[1]
+
+
+def highpass_scan_closes_over_ref(xs, alpha):
+    # Right: a scan whose body reads and writes a Ref made in the function, the outputs stacked.
+    xs = jnp.asarray(xs)
+    y = jax.new_ref(jnp.zeros((), xs.dtype))
+
+    def step(carry, pair):
+        x, previous = pair
+        y[...] = alpha * (y[...] + x - previous)
+        return carry, y[...]
+
+    return jax.lax.scan(step, None, (xs[1:], xs[:-1]))[1]
+
+
+def highpass_signal_ref_written_behind(xs, alpha):
+    # Right: a Ref holding a copy of the signal, y_n written over x_{n-1} once it is no longer read.
+    signal = jax.new_ref(jnp.asarray(xs))
+    y = jax.new_ref(jnp.zeros((), signal.dtype))
+
+    def body(n, carry):
+        y[...] = alpha * (y[...] + signal[n] - signal[n - 1])
+        signal[n - 1] = y[...]
+        return carry
+
+    jax.lax.fori_loop(1, signal.shape[0], body, 0)
+    return signal[...][:-1]
+
+
+def highpass_powers_matrix(xs, alpha):
+    # Right: the closed form y = P d with P[i, j] = alpha ** (i - j + 1) below the diagonal.
+    differences = jnp.diff(jnp.asarray(xs))
+    i = jnp.arange(differences.shape[0])
+    powers = jnp.where(i[:, None] >= i[None, :], jnp.asarray(alpha, differences.dtype) ** (i[:, None] - i[None, :] + 1), 0.0)
+    return powers @ differences
+
+
+def highpass_prepended_difference(xs, alpha):
+    # Right: jnp.diff with prepend=x_0 gives a zero first difference, y_0 = 0, dropped at the end.
+    xs = jnp.asarray(xs)
+
+    def step(y, difference):
+        y = alpha * (y + difference)
+        return y, y
+
+    return jax.lax.scan(step, jnp.zeros((), xs.dtype), jnp.diff(xs, prepend=xs[:1]))[1][1:]
+
+
+CASES += [
+    wrong("10.1", "accumulates", dense_logged_rebinds_ref),
+    wrong("10.1", "accumulates", dense_logged_means),
+    wrong("10.1", "accumulates-under-jit", dense_logged_numpy_layer),
+    wrong("10.1", "accumulates", dense_logged_bfloat16_output),
+    wrong("10.1", "accumulates", dense_logged_gram_sum),
+    right("10.1", dense_logged_get_set),
+    right("10.1", dense_logged_swap),
+    right("10.1", dense_logged_at_add),
+    wrong("10.2", "steps-and-logs", sgd_step_half_mean_loss),
+    wrong("10.2", "steps-and-logs", sgd_step_gradient_without_two),
+    wrong("10.2", "steps-and-logs", sgd_step_logs_twice_through_loss),
+    wrong("10.2", "steps-and-logs", sgd_step_logs_mean_of_both_losses),
+    wrong("10.2", "logs-under-jit", sgd_step_numpy_update),
+    right("10.2", sgd_step_entry_writes),
+    right("10.2", sgd_step_norm),
+    wrong("10.3", "matches-reference", highpass_returns_ref),
+    wrong("10.3", "matches-reference", highpass_alpha_on_y_only),
+    wrong("10.3", "matches-reference", highpass_reversed_scan),
+    right("10.3", highpass_scan_closes_over_ref),
+    right("10.3", highpass_signal_ref_written_behind),
+    right("10.3", highpass_powers_matrix),
+    right("10.3", highpass_prepended_difference),
+]
+
 test_known_answer = parametrize(CASES)
