@@ -9,6 +9,8 @@ import json
 import logging
 from collections import Counter, defaultdict, deque
 
+import numpy as np
+
 from tests.wrong_answers.helpers import parametrize, right, wrong
 
 # 1.1 add_item ------------------------------------------------------------------------
@@ -872,6 +874,32 @@ CASES += [
     wrong("1.3", "matches-reference", append_log_formats_message),
     wrong("1.1", "globals-unchanged", add_item_ids_from_iterator),
     wrong("1.1", "globals-unchanged", add_item_labels_from_map),
+]
+
+# Round 4 ------------------------------------------------------------------------------
+
+
+def set_nested_bottom_up(config, path, value):
+    nodes = [config]  # the dicts along the path, as far as they exist
+    for key in path[:-1]:
+        nodes.append(nodes[-1].get(key, {}))
+    for node, key in zip(reversed(nodes), reversed(path)):
+        value = {**node, key: value}
+    return value
+
+
+def record_numpy_append(history, name, value):
+    return {**history, name: np.append(history.get(name, []), value)}  # a NumPy array, not a list
+
+
+def add_item_numpy_append(items, item):
+    return np.append(items, item).tolist()  # flattens nested items, stringifies mixed ones
+
+
+CASES += [
+    right("1.2", set_nested_bottom_up),
+    wrong("1.4", "record-matches-reference", new_history_good, record_numpy_append),
+    wrong("1.1", "matches-reference", add_item_numpy_append),
 ]
 
 test_known_answer = parametrize(CASES)

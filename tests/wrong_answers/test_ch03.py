@@ -1015,4 +1015,39 @@ CASES += [
     right("3.3", cumulative_log_float32_sums_cast_back),
 ]
 
+# Round 4 ------------------------------------------------------------------------------
+
+
+def cumulative_log_masked_triangle(xs):
+    xs = jnp.asarray(xs)
+    n = xs.shape[0]
+    # where, not a product: the NaN after position i never enters sum i
+    history = jnp.sum(jnp.where(jnp.tril(jnp.ones((n, n), bool)), xs[None, :], 0), axis=1)
+    return history[-1], history
+
+
+def cumulative_log_while_loop(xs):
+    xs = jnp.asarray(xs)
+
+    def body(carry):
+        i, total, history = carry
+        total = total + xs[i]
+        return i + 1, total, history.at[i].set(total)
+
+    _, total, history = lax.while_loop(
+        lambda carry: carry[0] < xs.shape[0], body, (0, jnp.zeros((), xs.dtype), jnp.zeros_like(xs))
+    )
+    return total, history
+
+
+def update_state_broadcast_and_sum(value, increment):
+    return jnp.sum(jnp.stack(jnp.broadcast_arrays(value, increment)), axis=0)
+
+
+CASES += [
+    right("3.3", cumulative_log_masked_triangle),
+    right("3.3", cumulative_log_while_loop),
+    right("3.1", update_state_broadcast_and_sum),
+]
+
 test_known_answer = parametrize(CASES)
