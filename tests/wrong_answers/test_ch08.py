@@ -1213,4 +1213,34 @@ CASES += [
     right("8.3", accumulate_init_apply_every, accumulate_update_apply_every),
 ]
 
+
+# Round 4: an update jitted once into a module-level dict, "to compile only once": its trace
+# froze the hyperparameters of the first call (the keyword case's lr and beta are ignored).
+_COMPILED_UPDATES: dict = {}
+
+
+def momentum_update_compiled_once(grads, state, params, lr=0.1, beta=0.9):
+    if "momentum" not in _COMPILED_UPDATES:
+        _COMPILED_UPDATES["momentum"] = jax.jit(partial(momentum_update_sutskever, lr=lr, beta=beta))
+    return _COMPILED_UPDATES["momentum"](grads, state, params)
+
+
+def adam_update_compiled_once(grads, state, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    if "adam" not in _COMPILED_UPDATES:
+        _COMPILED_UPDATES["adam"] = jax.jit(partial(adam_update_lerp, lr=lr, b1=b1, b2=b2, eps=eps))
+    return _COMPILED_UPDATES["adam"](grads, state, params)
+
+
+def accumulate_update_compiled_once(grads, state, params, lr=0.1, every=4):
+    if "accumulate" not in _COMPILED_UPDATES:
+        _COMPILED_UPDATES["accumulate"] = jax.jit(partial(_accumulate_where, lr=lr, every=every))
+    return _COMPILED_UPDATES["accumulate"](grads, state, params)
+
+
+CASES += [
+    wrong("8.1", "matches-reference", momentum_init, momentum_update_compiled_once),
+    wrong("8.2", "matches-reference", adam_init_tmv, adam_update_compiled_once),
+    wrong("8.3", "matches-reference", accumulate_init_ns, accumulate_update_compiled_once),
+]
+
 test_known_answer = parametrize(CASES)
