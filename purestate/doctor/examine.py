@@ -143,7 +143,7 @@ class Examination:
         if not self.plain_calls():
             return
         for step in (self.jit_calls, self.leak_trace, self.eager_recompile, self.chained_recompile,
-                     self.key_reuse, self.baked_globals):
+                     self.key_reuse, self.baked_globals, self.history_dependence):
             try:
                 step()
             except Exception:  # a probe that cannot run on this function: the others still do
@@ -247,6 +247,29 @@ class Examination:
             self.side_effects(self.eager_output, self.eager_output2,
                               f"`{self.name}` (through the jax.jit function of yours it calls)")
         return True
+
+    def history_dependence(self) -> None:
+        """State it writes and reads back (a cache keyed on the shape, a running value): the
+        same new arguments, after the earlier calls and from the state before them (run
+        last: the other steps see the state the plain calls left)."""
+        if not self.has("writes-outside") or self.has("not-deterministic") or self.random_state or self.set_jax:
+            return
+        try:
+            with captured():
+                after = self.call(self.fn, arglib.fresh(self.third_call))
+            self.reach.restore()
+            with captured():
+                first = self.call(self.fn, arglib.fresh(self.third_call))
+        except (Exception, SystemExit):
+            return
+        finally:
+            self.reach.restore()
+        found = arglib.difference(first, after, rtol=SAME_RTOL, atol=SAME_ATOL)
+        if found:
+            self.add("not-deterministic", f"`{self.name}` returned different results for the same arguments "
+                                          f"depending on the calls before: {found.replace(' then ', ' as the first call, ', 1)} "
+                                          "after two calls with other values: it reads back state it wrote "
+                                          "(a cache, a running value)")
 
     def _more_calls(self, result: Any, count: int = 12) -> str | None:
         for attempt in range(count):
