@@ -1041,6 +1041,18 @@ def centre_with_cached_mean(x):
     return x - _means[x.shape]
 
 
+class Projection:
+    def __init__(self):
+        self.w = jnp.array([1.0, 0.5, -1.0])
+
+    @jax.jit  # `self` is not an array: jit cannot take it as data
+    def apply(self, x):
+        return self.w * x
+
+
+projection = Projection()
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1144,6 +1156,7 @@ BUGGY = [
     ("writes-outside", audited_model, V3),
     ("not-deterministic", rarely_flipped, V3),
     ("not-deterministic", centre_with_cached_mean, V3),
+    ("not-traceable", projection.apply, V3),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)

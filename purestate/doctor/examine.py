@@ -1015,6 +1015,9 @@ def _jit_failure(name: str, error: BaseException) -> tuple[str, str]:
                "static (static_argnums)")
     elif _item_assignment(error):
         fix = "an array was changed in place. JAX arrays are immutable: use x.at[i].set(v)"
+    elif "as an abstract array" in str(error):
+        fix = ("an argument that is not an array (a string, an object, a method's `self`) was passed to "
+               "jax.jit as data. Mark it static (static_argnums, static_argnames), or pass its arrays")
     elif "not a valid JAX type" in str(error):
         said = "TypeError: it returned a value that is not an array (a string, an object)"
         fix = "jax.jit can only return arrays and pytrees of arrays; return the numbers and format them outside"
