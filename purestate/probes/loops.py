@@ -13,24 +13,38 @@ from purestate.probes.core import Answer, Case, Probe, _fail
 
 
 def jaxpr_size(
-    fn: Callable[..., Any], *args: Any, static_argnums: tuple[int, ...] = (), recursive: bool = False
+    fn: Callable[..., Any],
+    *args: Any,
+    static_argnums: tuple[int, ...] = (),
+    recursive: bool = False,
+    count_unroll: bool = False,
 ) -> int:
     """The number of equations in ``fn``'s jaxpr: at its top level, or in every sub-jaxpr too.
 
     ``recursive=True`` adds the equations of every jaxpr held in an equation's parameters (a
     nested ``jax.jit``, a ``custom_jvp``/``custom_vjp`` function, a ``checkpoint``, the
     branches of a ``cond``, a loop body), each time the equation occurs. A loop body is one
-    jaxpr however many steps it runs, so it counts once; a Python loop inside a nested
-    ``jax.jit`` is unrolled into that ``jit``'s jaxpr and counts step by step, although the
-    top level shows a single ``pjit`` equation.
+    jaxpr however many steps it runs, so it counts once (with ``count_unroll=True``, times a
+    scan's ``unroll``: under ``unroll=True`` the body counts once per step, as XLA gets it); a
+    Python loop inside a nested ``jax.jit`` is unrolled into that ``jit``'s jaxpr and counts
+    step by step, although the top level shows a single ``pjit`` equation.
     """
     jaxpr = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args).jaxpr
     if not recursive:
         return len(jaxpr.eqns)
 
+    def copies(eqn: Any) -> int:
+        # A scan's ``unroll`` puts that many copies of its body into the compiled program:
+        # ``unroll=True`` (stored as the length) unrolls the whole loop, which then grows with
+        # its length; a constant factor (``unroll=2``) does not.
+        if not count_unroll or eqn.primitive.name != "scan":
+            return 1
+        unroll = eqn.params.get("unroll", 1)
+        return max(1, min(int(unroll), int(eqn.params.get("length", 1)))) if unroll else 1
+
     def count(inner: Any) -> int:
         return sum(
-            1 + sum(count(sub) for sub in jax.extend.core.jaxprs_in_params(eqn.params))
+            1 + copies(eqn) * sum(count(sub) for sub in jax.extend.core.jaxprs_in_params(eqn.params))
             for eqn in inner.eqns
         )
 
@@ -46,6 +60,7 @@ def program_size_independent_of_length(
     lengths: tuple[int, int] = (4, 32),
     static_argnums: tuple[int, ...] = (),
     recursive: bool = False,
+    count_unroll: bool = False,
     key: str = "constant-program-size",
     description: str | None = None,
     hint: str = (
@@ -58,13 +73,16 @@ def program_size_independent_of_length(
     ``static_argnums`` are passed to ``jax.make_jaxpr`` (e.g. when the length is an argument).
     ``recursive=True`` counts the equations of nested jaxprs too (see ``jaxpr_size``), so a
     Python loop hidden inside a nested ``jax.jit`` (one ``pjit`` equation at the top level)
-    is seen; a loop primitive's body still counts once.
+    is seen; a loop primitive's body still counts once. ``count_unroll=True`` (with
+    ``recursive``) counts a scan's body once per unrolled copy, so that ``unroll=True`` fails.
     """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
         short_n, long_n = lengths
-        size_of = functools.partial(jaxpr_size, static_argnums=static_argnums, recursive=recursive)
+        size_of = functools.partial(
+            jaxpr_size, static_argnums=static_argnums, recursive=recursive, count_unroll=count_unroll
+        )
         small = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(short_n))
         large = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(long_n))
         if large != small:
@@ -72,6 +90,7 @@ def program_size_independent_of_length(
             _fail(
                 f"the traced program of {name} has {small} equations{nested} for length {short_n} and "
                 f"{large} for length {long_n}: a Python loop is unrolled into the trace"
+                + (" (or a scan with unroll=True, which XLA gets unrolled)" if count_unroll else "")
             )
 
     return Probe(

@@ -112,3 +112,21 @@ def test_recursive_program_size_sees_loops_inside_nested_jaxprs() -> None:
     assert probes.jaxpr_size(scan_sum, jnp.ones(3), recursive=True) == probes.jaxpr_size(
         scan_sum, jnp.ones(50), recursive=True
     ) > probes.jaxpr_size(scan_sum, jnp.ones(3))
+
+
+def _scan_unrolled(xs: jax.Array) -> jax.Array:
+    return jax.lax.scan(lambda c, x: (c + x, c), 0.0, xs, unroll=True)[0]
+
+
+def _scan_unrolled_by_two(xs: jax.Array) -> jax.Array:
+    return jax.lax.scan(lambda c, x: (c + x, c), 0.0, xs, unroll=2)[0]
+
+
+def test_recursive_program_size_counts_a_scans_unrolled_copies() -> None:
+    deep = probes.program_size_independent_of_length("f", lambda n: (jnp.ones(n),), recursive=True)
+    copies = probes.program_size_independent_of_length(
+        "f", lambda n: (jnp.ones(n),), recursive=True, count_unroll=True
+    )
+    assert verdict(deep, _scan_unrolled) is None  # one scan equation in the jaxpr
+    assert "unroll=True" in verdict(copies, _scan_unrolled)  # XLA gets one body per step
+    assert verdict(copies, _scan_unrolled_by_two) is None  # two bodies at every length
