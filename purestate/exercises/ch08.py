@@ -288,7 +288,10 @@ def _optimizer_probes(
         probes.fold_inputs_unchanged(
             names, cases if input_cases is None else input_cases, optimizer_trajectory,
             description="no call changes its grads, state or params",
-            hint="Build new dicts and tuples for the new state; never assign into the state you were given.",
+            hint=(
+                "Build new dicts and tuples for the new state; never assign into the state you were "
+                "given, and donate no argument to jax.jit (`donate_argnums` deletes the caller's arrays)."
+            ),
         ),
         _all_of(
             "globals-unchanged",

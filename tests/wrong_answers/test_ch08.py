@@ -1243,4 +1243,22 @@ CASES += [
     wrong("8.3", "matches-reference", accumulate_init_ns, accumulate_update_compiled_once),
 ]
 
+
+# Round 4: a jitted update that donates the state it is given, "to reuse its buffers": the
+# caller's state is deleted (the texts say grads, state and params stay unchanged, no donation).
+def adam_init_separate_moments(params):
+    return {"t": jnp.zeros((), jnp.int32), "m": jax.tree.map(jnp.zeros_like, params),
+            "v": jax.tree.map(jnp.zeros_like, params)}
+
+
+adam_update_donates_state = jax.jit(adam_update_lerp, donate_argnums=(1,), static_argnames=("lr", "b1", "b2", "eps"))
+accumulate_update_donates_state = jax.jit(accumulate_update_lazy_reset, donate_argnums=(1,), static_argnames=("lr", "every"))
+momentum_update_donates_state = jax.jit(momentum_update_sutskever, donate_argnums=(1,), static_argnames=("lr", "beta"))
+
+CASES += [
+    wrong("8.1", "inputs-unchanged", momentum_init, momentum_update_donates_state, label="momentum_update_donates_state"),
+    wrong("8.2", "inputs-unchanged", adam_init_separate_moments, adam_update_donates_state, label="adam_update_donates_state"),
+    wrong("8.3", "inputs-unchanged", accumulate_init_ns, accumulate_update_donates_state, label="accumulate_update_donates_state"),
+]
+
 test_known_answer = parametrize(CASES)
