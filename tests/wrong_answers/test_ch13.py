@@ -494,4 +494,128 @@ CASES += [
     wrong("13.1", "globals-unchanged", make_train_step_sets_globals),
 ]
 
+
+# Round 4: Equinox's jit for the step; unroll=True, which the jaxpr hides (one scan equation)
+# and XLA unrolls; right answers from other idioms.
+
+
+def make_train_step_filter_jit(loss_fn, optimizer):  # right: Equinox's jit donates too
+    import equinox as eqx
+
+    @eqx.filter_jit(donate="all")
+    def train_step(state, batch):
+        return _step_body(loss_fn, optimizer, state, batch)
+
+    return train_step
+
+
+def make_train_step_filter_jit_donates_batch(loss_fn, optimizer):  # "all-except-first" keeps the state
+    import equinox as eqx
+
+    return eqx.filter_jit(lambda state, batch: _step_body(loss_fn, optimizer, state, batch), donate="all-except-first")
+
+
+@functools.lru_cache(maxsize=None)
+def make_train_step_lru_cached(loss_fn, optimizer):  # right: one jitted step per (loss_fn, optimizer)
+    return jax.jit(functools.partial(_step_body, loss_fn, optimizer), donate_argnums=0)
+
+
+def make_train_step_method_of_trainer(loss_fn, optimizer):  # right: a jitted method, self static
+    class Trainer:
+        @functools.partial(jax.jit, static_argnums=0, donate_argnums=1)
+        def step(self, state, batch):
+            return _step_body(loss_fn, optimizer, state, batch)
+
+    return functools.partial(Trainer.step, Trainer())
+
+
+def make_train_step_dropout_key_split(loss_fn, optimizer):  # one more split after the fold_in
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_step(state, batch):
+        _, dropout_key = jax.random.split(jax.random.fold_in(state["key"], state["step"]))
+        return _step_body(loss_fn, optimizer, state, batch, dropout_key=dropout_key)
+
+    return train_step
+
+
+def train_epochs_unrolled_steps(train_step, state, batches, epochs):  # "unroll for speed"
+    def epoch(state, _):
+        return jax.lax.scan(train_step, state, batches, unroll=True)
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+def train_epochs_unrolled_epochs(train_step, state, batches, epochs):
+    def epoch(state, _):
+        return jax.lax.scan(train_step, state, batches)
+
+    return jax.lax.scan(epoch, state, None, length=epochs, unroll=True)
+
+
+def train_epochs_fori_unrolled(train_step, state, batches, epochs):
+    steps = jax.tree.leaves(batches)[0].shape[0]
+
+    def epoch(e, carry):
+        state, losses = carry
+        state, row = jax.lax.scan(train_step, state, batches)
+        return state, losses.at[e].set(row)
+
+    return jax.lax.fori_loop(0, epochs, epoch, (state, jnp.zeros((epochs, steps))), unroll=True)
+
+
+def train_epochs_unroll_by_two(train_step, state, batches, epochs):  # right: a constant factor
+    def epoch(state, _):
+        return jax.lax.scan(jax.checkpoint(train_step), state, batches, unroll=2)
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+def train_epochs_tiled(train_step, state, batches, epochs):  # right: one scan over epochs * steps
+    steps = jax.tree.leaves(batches)[0].shape[0]
+    repeated = jax.tree.map(lambda b: jnp.tile(b, (epochs,) + (1,) * (b.ndim - 1)), batches)
+    state, losses = jax.lax.scan(train_step, state, repeated)
+    return state, losses.reshape(epochs, steps)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def train_epochs_jitted(train_step, state, batches, epochs):  # right: jitted, the step static
+    return jax.lax.scan(lambda s, _: jax.lax.scan(train_step, s, batches), state, None, length=epochs)
+
+
+def train_epochs_shuffled(train_step, state, batches, epochs):  # "shuffle every epoch", by habit
+    steps = jax.tree.leaves(batches)[0].shape[0]
+
+    def epoch(state, e):
+        order = jax.random.permutation(jax.random.key(e), steps)
+        return jax.lax.scan(train_step, state, jax.tree.map(lambda b: b[order], batches))
+
+    return jax.lax.scan(epoch, state, jnp.arange(epochs))
+
+
+def train_epochs_len_of_batches(train_step, state, batches, epochs):  # len of the pair: 2
+    def epoch(state, _):
+        def step(state, t):
+            return train_step(state, jax.tree.map(lambda b: b[t], batches))
+
+        return jax.lax.scan(step, state, jnp.arange(len(batches)))
+
+    return jax.lax.scan(epoch, state, None, length=epochs)
+
+
+CASES += [
+    right("13.1", make_train_step_filter_jit),
+    wrong("13.1", "donates-state", make_train_step_filter_jit_donates_batch),
+    right("13.1", make_train_step_lru_cached),
+    right("13.1", make_train_step_method_of_trainer),
+    wrong("13.1", "losses-match", make_train_step_dropout_key_split),
+    wrong("13.2", "constant-size-in-steps", train_epochs_unrolled_steps),
+    wrong("13.2", "constant-size-in-epochs", train_epochs_unrolled_epochs),
+    wrong("13.2", "constant-size-in-epochs", train_epochs_fori_unrolled),
+    right("13.2", train_epochs_unroll_by_two),
+    right("13.2", train_epochs_tiled),
+    right("13.2", train_epochs_jitted),
+    wrong("13.2", "results", train_epochs_shuffled),
+    wrong("13.2", "results", train_epochs_len_of_batches),
+]
+
 test_known_answer = parametrize(CASES)
