@@ -980,7 +980,7 @@ def _failing_output_line(error: BaseException) -> str | None:
         if not _library_module(module):
             line = linecache.getline(frame.f_code.co_filename, tb.tb_lineno).strip() or None
         tb = tb.tb_next
-    if line and _OUTPUT_CALL.search(line):
+    if line and _OUTPUT_CALL.search(line.split("#", 1)[0]):
         return line
     return None
 
