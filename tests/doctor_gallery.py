@@ -1053,6 +1053,17 @@ class Projection:
 projection = Projection()
 
 
+def minibatches(data, size):
+    """A generator function: the doctor compares (and jits) what it yields."""
+    for start in range(0, data.shape[0], size):
+        yield data[start : start + size]
+
+
+def noisy_minibatches(data):
+    for start in range(0, data.shape[0], 2):
+        yield data[start : start + 2] + np.random.normal(size=2).astype(np.float32)
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1157,6 +1168,7 @@ BUGGY = [
     ("not-deterministic", rarely_flipped, V3),
     ("not-deterministic", centre_with_cached_mean, V3),
     ("not-traceable", projection.apply, V3),
+    ("not-deterministic", noisy_minibatches, lambda: (jnp.arange(4.0),)),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)
@@ -1205,4 +1217,5 @@ CLEAN = [
     (raw_key_threaded, lambda: ({"rng": jax.random.PRNGKey(0), "x": jnp.ones(2)},)),
     (gain.apply, V3),
     (zeros_shaped_like_double, V3),
+    (minibatches, lambda: (jnp.arange(6.0), 2)),
 ]

@@ -113,7 +113,7 @@ class Jitted:
             pieces = iter(dynamic)
             full = [next(pieces) if d else s for d, s in zip(self.mask, self.static)]
             args, kwargs = jax.tree.unflatten(self.treedef, full)
-            return fn(*args, **kwargs)
+            return materialized(fn(*args, **kwargs))
 
         name = getattr(fn, "__name__", None)
         if isinstance(name, str):  # JAX's messages then name the reader's function
@@ -135,6 +135,17 @@ class Jitted:
             return self.wrapper(dynamic)
 
         return jax.jit(again)
+
+
+def materialized(result: Any, limit: int = 1000) -> Any:
+    """A generator's items as a list (its first ``limit``): what a generator function
+    returns is compared, and jitted, by the values it yields."""
+    import itertools
+    import types
+
+    if isinstance(result, types.GeneratorType):
+        return list(itertools.islice(result, limit))
+    return result
 
 
 def has_python_scalars(call: Call) -> bool:

@@ -131,7 +131,7 @@ class Examination:
 
     def call(self, fn: Callable[..., Any], call: arglib.Call) -> Any:
         args, kwargs = call
-        return fn(*args, **kwargs)
+        return arglib.materialized(fn(*args, **kwargs))
 
     @property
     def jit_name(self) -> str:
