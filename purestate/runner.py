@@ -356,8 +356,11 @@ def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
     capture = _Capture()
 
     def target() -> None:
+        from purestate.probes.purity import jax_settings, put_jax_settings_back
+
         ident = threading.get_ident()
         _captures[ident] = capture
+        settings = jax_settings()  # `jax.config.update` in the reader's code is undone below
         try:
             # Full float32 matmuls for the reader's code and the references alike: on a GPU the
             # default may be TF32, whose rounding is far above the probes' tolerances.
@@ -366,6 +369,7 @@ def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
         except BaseException as error:  # handed to the caller's thread below
             box["error"] = error
         finally:
+            put_jax_settings_back(settings)
             if _captures.get(ident) is capture:
                 del _captures[ident]
 

@@ -373,3 +373,23 @@ def test_doctor_silent_names_the_first_finding() -> None:
     assert verdict(probe, lambda x: x * 2.0) is None
     found = verdict(probe, keeps_inputs)
     assert found is not None and found.startswith("the doctor reports writes-outside:"), found
+
+
+def test_globals_unchanged_sees_jax_settings_and_the_runner_puts_them_back() -> None:
+    from purestate.runner import run_with_time_limit
+
+    probe = probes.globals_unchanged("f", [case(jnp.float32(1.0), jnp.float32(2.0))])
+
+    def turns_on_x64(value: jax.Array, increment: jax.Array) -> jax.Array:
+        jax.config.update("jax_enable_x64", True)  # "double precision": for the whole process
+        return value + increment
+
+    before = jax.config.jax_enable_x64
+    try:
+        found = run_with_time_limit(lambda: verdict(probe, turns_on_x64), 60.0)
+        assert found is not None and "the JAX setting `jax_enable_x64`" in found
+        assert jax.config.jax_enable_x64 == before  # put back after the probe
+        run_with_time_limit(lambda: verdict(probe, turns_on_x64), 60.0)  # idempotent: seen again
+        assert jax.config.jax_enable_x64 == before
+    finally:
+        jax.config.update("jax_enable_x64", before)

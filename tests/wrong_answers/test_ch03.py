@@ -1044,7 +1044,15 @@ def update_state_broadcast_and_sum(value, increment):
     return jnp.sum(jnp.stack(jnp.broadcast_arrays(value, increment)), axis=0)
 
 
+def cumulative_log_enables_x64(xs):
+    jax.config.update("jax_enable_x64", True)  # "sums in double precision", for the whole session
+    xs = jnp.asarray(xs)
+    history = jnp.cumsum(xs.astype(jnp.float64)).astype(xs.dtype)
+    return history[-1], history
+
+
 CASES += [
+    wrong("3.3", "globals-unchanged", cumulative_log_enables_x64),
     right("3.3", cumulative_log_masked_triangle),
     right("3.3", cumulative_log_while_loop),
     right("3.1", update_state_broadcast_and_sum),

@@ -753,7 +753,13 @@ def mse_loss_sorted_leaves(params, x, y):
     return jnp.mean((w * x + b - y) ** 2)
 
 
+def mse_loss_enables_x64(params, x, y):
+    jax.config.update("jax_enable_x64", True)  # "a precise loss": every later array is 64-bit
+    return jnp.mean((params["w"] * x + params["b"] - y) ** 2)
+
+
 CASES += [
+    wrong("4.1", "globals-unchanged", mse_loss_enables_x64),
     wrong("4.2", "matches-reference", set_row_blend),
     wrong("4.2", "matches-reference", set_row_zero_then_add),
     right("4.2", set_row_scatter_indices),
