@@ -948,6 +948,17 @@ def rnn_scan_without_xs(params, h0, xs):
     return h, hs
 
 
+def rnn_fori_fully_unrolled(params, h0, xs):
+    # Right: fori_loop(unroll=True) with static bounds is a scan with unroll=True, which 9.1
+    # accepts as it accepts lax.scan(..., unroll=True): the jaxpr keeps one body.
+    def body(t, carry):
+        h, hs = carry
+        h = _cell(params, h, xs[t])
+        return h, hs.at[t].set(h)
+
+    return lax.fori_loop(0, xs.shape[0], body, (h0, jnp.zeros((xs.shape[0],) + h0.shape, h0.dtype)), unroll=True)
+
+
 def lif_reversed_scan(xs, decay, threshold):
     def step(v, x):
         v = decay * v + x
@@ -1020,6 +1031,7 @@ CASES += [
     right("9.1", rnn_cached_jit_per_length),
     right("9.1", rnn_scan_over_indices),
     right("9.1", rnn_scan_without_xs),
+    right("9.1", rnn_fori_fully_unrolled),
     wrong("9.3", "matches-reference", lif_reversed_scan),
     wrong("9.3", "matches-reference", lif_reset_one_step_late),
     wrong("9.3", "matches-reference", lif_bfloat16_potential),
