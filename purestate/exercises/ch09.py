@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
 from purestate import probes
-from purestate.probes import case
+from purestate.probes import Answer, Probe, ProbeFailure, case
 from purestate.registry import Exercise, register
 
 # Float32 matmuls run in TF32 by default on recent NVIDIA GPUs (docs.jax.dev 201/precision):
@@ -136,6 +137,54 @@ register(Exercise(
 # 9.2 ---------------------------------------------------------------------------------
 
 
+def _scan_carries(eqn: Any) -> bool:
+    """Whether a ``scan`` equation has a carry (or reads and writes a Ref, state held outside
+    the carry). JAX 0.12 describes the operands in ``ft_in`` (consts, carry, xs); older JAX
+    counts them in ``num_carry``. When neither can be read, the scan counts as carrying: the
+    probe never rejects an answer it cannot read."""
+    if any(isinstance(getattr(v, "aval", None), jax.ref.AbstractRef) for v in eqn.invars):
+        return True
+    if "num_carry" in eqn.params:
+        return eqn.params["num_carry"] > 0
+    try:
+        return len(list(eqn.params["ft_in"].unpack()[1].vals)) > 0
+    except Exception:  # another JAX's layout
+        return True
+
+
+def _has_carried_loop(closed: Any) -> bool:
+    """A ``while`` loop, or a ``scan`` that carries something, anywhere in the jaxpr."""
+
+    def visit(inner: Any) -> bool:
+        for eqn in inner.eqns:
+            name = eqn.primitive.name
+            if name == "while" or (name == "scan" and _scan_carries(eqn)):
+                return True
+            if any(visit(sub) for sub in jax.extend.core.jaxprs_in_params(eqn.params)):
+                return True
+        return False
+
+    return visit(closed.jaxpr)
+
+
+def loop_carries_state(name: str, make: probes.Case, *, key: str, description: str, hint: str) -> Probe:
+    """The answer's loop hands something from one step to the next. ``lax.map`` is a scan
+    without a carry: an answer that computes every y_t from scratch inside it (a closed form,
+    T² work) uses a loop primitive and gives the right values, and fails here."""
+
+    def run(answer: Answer) -> None:
+        fn = getattr(answer, name)
+        closed = answer.call_transformed(f"jax.make_jaxpr({name})", lambda f, *a: jax.make_jaxpr(f)(*a), fn, *make())
+        if not _has_carried_loop(closed):
+            raise ProbeFailure(
+                f"every loop in the jaxpr of {name} is a scan without a carry (what lax.map makes): "
+                "its steps share nothing, so each y_t is computed from scratch"
+            )
+
+    return Probe(key, description, run, hint)
+
+
+
 @probes.reference
 def reference_ema_numpy(xs: Any, alpha: float) -> np.ndarray:
     """The same recurrence in float32 NumPy (no scan to compile per case)."""
@@ -170,6 +219,15 @@ register(Exercise(
             "ema", EMA_CASES[0], LOOP_PRIMITIVES,
             description="the loop is a loop primitive: its jaxpr holds a scan or a while",
             hint=LOOP_HINT,
+        ),
+        loop_carries_state(
+            "ema", EMA_CASES[0],
+            key="carries-state",
+            description="the loop carries the average from step to step (a scan with a carry, a while_loop or a Ref)",
+            hint=(
+                "Each y_t follows from y_{t-1}: make the average the loop's carry. A lax.map whose "
+                "steps each sum over xs shares nothing between steps and does T² work."
+            ),
         ),
         probes.program_size_independent_of_length(
             "ema", lambda n: (jnp.linspace(-1.0, 1.0, n), 0.3), recursive=True,

@@ -1041,4 +1041,58 @@ CASES += [
     right("9.3", lif_carries_count_and_first_step),
 ]
 
+# Round 4: an O(T^2) closed form inside lax.map (a scan without a carry: each y_t from
+# scratch), caught by the carries-state probe; Refs carried outside the scan's carry pass.
+
+
+def ema_closed_form_lax_map(xs, alpha):
+    steps = jnp.arange(xs.shape[0])
+
+    def y_at(t):
+        weights = jnp.where(steps == 0, (1 - alpha) ** t, alpha * (1 - alpha) ** jnp.maximum(t - steps, 0))
+        return jnp.sum(jnp.where(steps <= t, weights * xs, 0.0))
+
+    return lax.map(y_at, steps)
+
+
+def ema_closed_form_lax_map_batched(xs, alpha):
+    steps = jnp.arange(xs.shape[0])
+
+    def y_at(t):
+        weights = jnp.where(steps == 0, (1 - alpha) ** t, alpha * (1 - alpha) ** jnp.maximum(t - steps, 0))
+        return jnp.sum(jnp.where(steps <= t, weights * xs, 0.0))
+
+    return lax.map(y_at, steps, batch_size=4)
+
+
+def ema_ref_in_carryless_scan(xs, alpha):
+    # Right: the average lives in a Ref the scan body reads and writes; the scan's carry is None.
+    average = jax.new_ref(xs[0])
+
+    def step(carry, x):
+        average[...] = alpha * x + (1 - alpha) * average[...]
+        return carry, average[...]
+
+    return lax.scan(step, None, xs)[1]
+
+
+def ema_fori_into_ref(xs, alpha):
+    # Right: fori_loop writing each y_t into a Ref that starts as a copy of xs.
+    ys = jax.new_ref(xs)
+
+    def body(t, carry):
+        ys[t] = alpha * xs[t] + (1 - alpha) * ys[t - 1]
+        return carry
+
+    lax.fori_loop(1, xs.shape[0], body, None)
+    return ys[...]
+
+
+CASES += [
+    wrong("9.2", "carries-state", ema_closed_form_lax_map),
+    wrong("9.2", "carries-state", ema_closed_form_lax_map_batched),
+    right("9.2", ema_ref_in_carryless_scan),
+    right("9.2", ema_fori_into_ref),
+]
+
 test_known_answer = parametrize(CASES)
