@@ -1064,6 +1064,20 @@ def noisy_minibatches(data):
         yield data[start : start + 2] + np.random.normal(size=2).astype(np.float32)
 
 
+class Hyper:
+    __slots__ = ("lr",)  # no __dict__: the settings live in slots
+
+    def __init__(self, lr):
+        self.lr = lr
+
+
+hyper = Hyper(0.1)
+
+
+def sgd_with_slots(w, g):
+    return w - hyper.lr * g
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1169,6 +1183,7 @@ BUGGY = [
     ("not-deterministic", centre_with_cached_mean, V3),
     ("not-traceable", projection.apply, V3),
     ("not-deterministic", noisy_minibatches, lambda: (jnp.arange(4.0),)),
+    ("bakes-global", sgd_with_slots, lambda: (jnp.ones(2), jnp.ones(2))),
 ]
 
 # (a print that fails under jit is both: jit cannot trace it, and it would run once per trace)

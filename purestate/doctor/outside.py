@@ -474,6 +474,13 @@ class Reach:
             self._record_dict(attributes)
             for attr, item in list(attributes.items()):
                 self._item(attributes, attr, item, f"{path}.{attr}" if path else "", depth, spots)
+        slots = _slot_values(value)
+        if slots:
+            # an object with __slots__: its attributes, as a dict would hold them
+            self.saved.append(("slots", value, dict(slots)))
+            view = _SlotView(value)
+            for attr, item in slots.items():
+                self._item(view, attr, item, f"{path}.{attr}" if path else "", depth, spots)
         self._class(type(value), depth + 1, spots=spots)
 
     def _item(self, container: Any, key: Any, item: Any, path: str, depth: int, spots: bool) -> None:
@@ -582,6 +589,11 @@ def _restore(record: tuple[Any, ...]) -> None:
                     os.environ[name] = value
     elif kind == "jax-config":
         put_settings_back(record[1])
+    elif kind == "slots":
+        _, obj, saved = record
+        for attr, value in saved.items():
+            if getattr(obj, attr, _ABSENT) is not value:
+                setattr(obj, attr, value)
     elif kind == "generator":
         _, generator, state = record
         if isinstance(generator, np.random.Generator):
@@ -649,6 +661,34 @@ def _restore(record: tuple[Any, ...]) -> None:
 
 
 _ABSENT = object()
+
+
+def _slot_values(obj: Any) -> dict[str, Any]:
+    names = []
+    for cls in type(obj).__mro__:
+        declared = vars(cls).get("__slots__", ())
+        names.extend([declared] if isinstance(declared, str) else list(declared))
+    found = {}
+    for name in names:
+        if name not in ("__dict__", "__weakref__") and not name.startswith("__"):
+            try:
+                found[name] = getattr(obj, name)
+            except AttributeError:
+                continue
+    return found
+
+
+class _SlotView:
+    """An object's slots as a mapping (``view[name]``), for a spot's getter and setter."""
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.obj, name)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        setattr(self.obj, name, value)
 
 # the standard library's plain attribute holders: a reader's settings live in them
 _ATTRIBUTE_BAGS = (types.SimpleNamespace, argparse.Namespace)
