@@ -204,7 +204,10 @@ def fresh_copy(value: Any) -> Any:
 
 def _new_buffer(array: Any) -> Any:
     if is_key_array(array):
-        return jax.random.wrap_key_data(jax.random.key_data(array), impl=jax.random.key_impl(array))
+        # key_data is a view of the key's buffer, and wrapping it again shares that buffer:
+        # copy the data, or an answer that donates its key deletes the case's own.
+        data = jax.numpy.array(jax.random.key_data(array), copy=True)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(array))
     return jax.numpy.array(array, copy=True)
 
 

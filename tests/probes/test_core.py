@@ -19,6 +19,15 @@ def test_case_gives_fresh_copies() -> None:
     assert make() == ([1, 2],)
 
 
+def test_a_donated_key_leaves_the_cases_key_alive() -> None:
+    # A typed key's copy wraps a copy of its data: key_data is a view of the key's buffer.
+    make = case(jax.random.key(3))
+    (given,) = make()
+    jax.jit(lambda key: jax.random.fold_in(key, 1), donate_argnums=0)(given)  # deletes `given`
+    (again,) = make()
+    assert given.is_deleted() and not again.is_deleted() and int(jax.random.key_data(again)[1]) == 3
+
+
 def test_shared_runs_once_per_check_and_replays_an_error() -> None:
     runs: list[str] = []
 
