@@ -1095,4 +1095,13 @@ CASES += [
     right("9.2", ema_fori_into_ref),
 ]
 
+def ema_frompyfunc_accumulate(xs, alpha):
+    # A one-liner: the ufunc's accumulate is a scan that carries y. jax.jit caches the ufunc
+    # (a static argument) with its lambda's closure over alpha, a tracer under jax.jit: the
+    # leak checker finds it (the text says no tracer may outlive the trace, in a cache either).
+    return jnp.frompyfunc(lambda y, x: alpha * x + (1 - alpha) * y, 2, 1).accumulate(xs)
+
+
+CASES += [wrong("9.2", "no-leaked-tracers", ema_frompyfunc_accumulate)]
+
 test_known_answer = parametrize(CASES)
