@@ -134,8 +134,11 @@ register(Exercise(
         ),
         # Traced only: the trace sees every reuse inside the function (an eager run under
         # jax.debug_key_reuse compiles every draw again, a third of the check's time).
+        # scale is static in the probes' own jits (a Python float in every case): an answer
+        # that jits itself with a static scale fails the doctor's recompiles, which names it,
+        # not a key-reuse probe that cannot trace it.
         probes.no_key_reuse(
-            "add_noise", NOISE_CASES[:1], eager=False,
+            "add_noise", NOISE_CASES[:1], eager=False, static_argnums=(2,),
             hint="A key was used twice: each draw needs a key of its own, and the key you "
             "return must not be one you drew with.",
         ),
@@ -149,7 +152,7 @@ register(Exercise(
             "caller's next call gets it as its key.",
         ),
         probes.varies_with(
-            "add_noise", ((NOISE_CASES[0], NOISE_CASES[1]),), jit=True,
+            "add_noise", ((NOISE_CASES[0], NOISE_CASES[1]),), jit=True, static_argnums=(2,),
             description="add_noise draws different noise for different keys",
             hint="The result does not depend on the key argument: is a global key still used?",
         ),

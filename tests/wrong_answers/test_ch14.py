@@ -336,4 +336,101 @@ CASES += [
     right("14.1", fit_step_callback_print),
 ]
 
+
+# Round 4: jit habits (a donated key, a donated params dict, a static scale), a float16 learning
+# rate, and keys drawn otherwise than the task's one split of three.
+
+
+def _split_three(key, x, scale):
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return new_key, jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+add_noise_donates_key = jax.jit(_split_three, donate_argnums=0)  # right: the key is spent anyway
+add_noise_jitted = jax.jit(_split_three)  # right (and checked after the donating one: the case's key survives)
+add_noise_static_scale = jax.jit(_split_three, static_argnums=2)  # a new compilation per scale
+
+
+def add_noise_returns_given_key(key, x, scale):  # "the caller's key": the one the split consumed
+    _, noise_key, mask_key = jax.random.split(key, 3)
+    keep = jax.random.bernoulli(mask_key, 0.5, x.shape)
+    return key, jnp.where(keep, x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_one_coin(key, x, scale):  # no shape: one coin for the whole of x
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    return new_key, jnp.where(jax.random.bernoulli(mask_key, 0.5), x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_truncated(key, x, scale):  # "no outliers": truncated at ±3, not jax.random.normal
+    new_key, noise_key, mask_key = jax.random.split(key, 3)
+    noise = jax.random.truncated_normal(noise_key, -3.0, 3.0, x.shape)
+    return new_key, jnp.where(jax.random.bernoulli(mask_key, 0.5, x.shape), x + scale * noise, x)
+
+
+def add_noise_split_then_fold(key, x, scale):  # two keys folded from one split: not the task's keys
+    new_key, sub = jax.random.split(key)
+    noise_key, mask_key = jax.random.fold_in(sub, 0), jax.random.fold_in(sub, 1)
+    return new_key, jnp.where(jax.random.bernoulli(mask_key, 0.5, x.shape), x + scale * jax.random.normal(noise_key, x.shape), x)
+
+
+def add_noise_select_default_p(key, x, scale):  # right: bernoulli's default p is 0.5
+    keys = jax.random.split(jax.random.clone(key), num=3)
+    noise = jax.random.normal(keys[1], jnp.shape(x), x.dtype)
+    return keys[0], jax.lax.select(jax.random.bernoulli(keys[2], shape=x.shape), x + scale * noise, x)
+
+
+@jax.jit
+def fit_step_jitted(params, x, y, lr):  # right: jitted by the reader
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    return {k: params[k] - lr * grads[k] for k in params}, loss
+
+
+def fit_step_copy_then_subtract(params, x, y, lr):  # right: -= rebinds the copy's entries
+    import copy
+
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    new = copy.copy(params)
+    for name in new:
+        new[name] -= lr * grads[name]
+    return new, loss
+
+
+def fit_step_optax_sgd(params, x, y, lr):  # right: optax.sgd with the traced lr
+    import optax
+
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    tx = optax.sgd(lr)
+    updates, _ = tx.update(grads, tx.init(params))
+    return optax.apply_updates(params, updates), loss
+
+
+fit_step_donates_params = jax.jit(  # "no copy of the parameters": the caller's dict is deleted
+    lambda params, x, y, lr: fit_step_jitted(params, x, y, lr), donate_argnums=0
+)
+
+
+def fit_step_half_precision_lr(params, x, y, lr):  # "the learning rate needs no precision"
+    lr = jnp.asarray(lr, jnp.float16)
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    return {k: params[k] - lr * grads[k] for k in params}, loss
+
+
+CASES += [
+    right("14.2", add_noise_donates_key, label="add_noise_donates_key"),
+    right("14.2", add_noise_jitted, label="add_noise_jitted"),
+    wrong("14.2", "doctor-silent", add_noise_static_scale, label="add_noise_static_scale"),
+    wrong("14.2", "matches-reference", add_noise_returns_given_key),
+    wrong("14.2", "matches-reference", add_noise_one_coin),
+    wrong("14.2", "matches-reference", add_noise_truncated),
+    wrong("14.2", "matches-reference", add_noise_split_then_fold),
+    right("14.2", add_noise_select_default_p),
+    right("14.1", fit_step_jitted),
+    right("14.1", fit_step_copy_then_subtract),
+    right("14.1", fit_step_optax_sgd),
+    wrong("14.1", "inputs-unchanged", fit_step_donates_params, label="fit_step_donates_params"),
+    wrong("14.1", "matches-reference", fit_step_half_precision_lr),
+]
+
 test_known_answer = parametrize(CASES)
