@@ -266,8 +266,9 @@ class Examination:
             self.reach.restore()
         found = arglib.difference(first, after, rtol=SAME_RTOL, atol=SAME_ATOL)
         if found:
+            shown = found.replace(" then ", " as the first call, ", 1)
             self.add("not-deterministic", f"`{self.name}` returned different results for the same arguments "
-                                          f"depending on the calls before: {found.replace(' then ', ' as the first call, ', 1)} "
+                                          f"depending on the calls before: {shown} "
                                           "after two calls with other values: it reads back state it wrote "
                                           "(a cache, a running value)")
 
@@ -437,8 +438,9 @@ class Examination:
         self.add(kind, message)
         line = _failing_output_line(error)
         if kind == "not-traceable" and line and not self.has("python-side-effect"):
+            shown = line if len(line) <= 70 else line[:69] + "…"
             self.add("python-side-effect", f"`{self.name}` prints or logs a value computed from its arguments "
-                                           f"(`{line if len(line) <= 70 else line[:69] + '…'}`), which fails under jax.jit; and "
+                                           f"(`{shown}`), which fails under jax.jit; and "
                                            "where it does not fail, Python's print and logging run once per "
                                            "trace, not once per call, and show a tracer. Use "
                                            "jax.debug.print(\"loss {}\", loss), or print outside the "
@@ -739,8 +741,12 @@ def _reseed(generators: list[Any], legacy: int, python: int, modern: int) -> Non
 
 
 def _settings() -> dict[str, Any]:
-    return {(f"the JAX setting `{name}` (jax.config.update)" if " (np." not in name else name.replace("numpy", "NumPy's", 1)):
-            value for name, value in outside.jax_settings().items()}
+    def label(name: str) -> str:
+        if " (np." in name:  # NumPy's error handling, print options
+            return name.replace("numpy", "NumPy's", 1)
+        return f"the JAX setting `{name}` (jax.config.update)"
+
+    return {label(name): value for name, value in outside.jax_settings().items()}
 
 
 _CLOCK_SHIFT_S = 400 * 86_400 + 0.5  # a year and more, and half a second
