@@ -708,11 +708,11 @@ def _augment_rows_independent(args: tuple[Any, ...], result: Any) -> str | None:
 
 
 def draw_key_data(closed: Any, *args: Any) -> np.ndarray:
-    """The key data of every key ``fn``'s program draws random bits from, one row per key.
+    """The key data of every key a traced program draws random bits from, one row per key.
 
-    The traced program ``closed`` (from ``jax.make_jaxpr``, called with ``args``) is cut down to the operations that compute the
-    keys of its ``random_bits`` operations (into the nested ``jit`` calls the samplers are
-    made of), and those run eagerly: no compilation beyond the key operations, which an
+    The program ``closed`` (``jax.make_jaxpr`` of the answer, called with ``args``) is cut
+    down to the operations that compute the keys of its ``random_bits`` operations (into the
+    nested ``jit`` calls the samplers are made of), and those run eagerly: no compilation beyond the key operations, which an
     eager call of the answer on the same arguments has compiled already. A key array under
     ``vmap`` gives one row per key. Draws inside a ``scan``, ``while`` or ``cond`` body are
     not followed.
