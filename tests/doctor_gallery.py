@@ -1078,6 +1078,10 @@ def sgd_with_slots(w, g):
     return w - hyper.lr * g
 
 
+def paired(a, b):
+    return zip(a, b)  # an iterator: compared by what it yields
+
+
 # the table ------------------------------------------------------------------------------
 
 V3 = lambda: (jnp.array([0.5, -1.0, 2.0]),)  # noqa: E731
@@ -1233,4 +1237,5 @@ CLEAN = [
     (gain.apply, V3),
     (zeros_shaped_like_double, V3),
     (minibatches, lambda: (jnp.arange(6.0), 2)),
+    (paired, lambda: (jnp.ones(3), jnp.zeros(3))),
 ]

@@ -138,12 +138,13 @@ class Jitted:
 
 
 def materialized(result: Any, limit: int = 1000) -> Any:
-    """A generator's items as a list (its first ``limit``): what a generator function
+    """An iterator's items as a list (its first ``limit``): what a generator function
     returns is compared, and jitted, by the values it yields."""
+    import collections.abc
     import itertools
-    import types
 
-    if isinstance(result, types.GeneratorType):
+    # (a generator, or map, zip, filter: an iterator, not a container)
+    if isinstance(result, collections.abc.Iterator) and not isinstance(result, (jax.Array, np.ndarray)):
         return list(itertools.islice(result, limit))
     return result
 
