@@ -142,7 +142,8 @@ def _scan_carries(eqn: Any) -> bool:
     the carry). JAX 0.12 describes the operands in ``ft_in`` (consts, carry, xs); older JAX
     counts them in ``num_carry``. When neither can be read, the scan counts as carrying: the
     probe never rejects an answer it cannot read."""
-    if any(isinstance(getattr(v, "aval", None), jax.ref.AbstractRef) for v in eqn.invars):
+    ref_type = getattr(getattr(jax, "ref", None), "AbstractRef", None)  # absent from older JAX
+    if ref_type is not None and any(isinstance(getattr(v, "aval", None), ref_type) for v in eqn.invars):
         return True
     if "num_carry" in eqn.params:
         return eqn.params["num_carry"] > 0
