@@ -20,10 +20,18 @@ there, and a time limit can stop it. In order:
    functions; the state the function returned fed back in: ``recompiles`` when it retraces;
 5. where keys are in reach, a trace under ``jax.debug_key_reuse(True)``, plain calls for
    keys outside the arguments, and the returned key fed back in: ``reuses-key``;
-6. each number or array the function reads from outside its arguments, changed and put
-   back: ``bakes-global`` when the plain function sees the change and the jitted one does not
-   (a method's object is its argument ``self``, probed only when the reader's own ``jax.jit``
-   keeps it static; a frozen dataclass's fields and a factory's closed-over numbers are fixed).
+6. each number or array the function reads from outside its arguments (and each environment
+   variable it read), changed and put back: ``bakes-global`` when the plain function sees the
+   change and the jitted one does not (a method's object is its argument ``self``, probed only
+   when the reader's own ``jax.jit`` keeps it static; a frozen dataclass's fields and a
+   factory's closed-over numbers are fixed; the reader's own jitted helpers run with jit
+   disabled on the plain side);
+7. where a plain call wrote state: the same new arguments after the earlier calls and from the
+   state before them, ``not-deterministic`` when the results differ (a cache read back).
+
+Also in step 1: a change of JAX's or NumPy's settings is ``writes-outside``; a function that
+reads the clock is called once more with ``time.time`` moved on; a draw from a global
+generator that agreed twice is tried with the generators reseeded.
 
 A step that cannot run on a function is skipped; the others still run.
 """
