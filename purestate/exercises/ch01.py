@@ -107,27 +107,35 @@ SET_NESTED_CASES = (
 
 
 def _every_dict_on_the_path_is_new(answer: Answer) -> None:
-    config = {
-        "train": {"optim": {"lr": 0.1, "decay": 0.0}, "steps": 10},
-        "data": {"path": "x.csv", "shuffle": True},
-    }
-    result = answer.call("set_nested", config, ("train", "optim", "lr"), 0.5)
-    if not isinstance(result, dict):
-        raise ProbeFailure(f"set_nested returned {type(result).__name__}, not a dict")
-    node, original, walked = result, config, "the result"
-    for key in ("train", "optim"):
-        if node is original:
-            raise ProbeFailure(f"{walked} is the input's dict itself; every dict on the path must be new")
-        node, original, walked = node.get(key), original[key], f"{walked}[{key!r}]"
-        if not isinstance(node, dict):
-            raise ProbeFailure(f"{walked} should be a dict, got {type(node).__name__}")
-        if node is original:
-            raise ProbeFailure(
-                f"{walked} is the input's dict itself: changing it changes the caller's config. "
-                "Copy every dict on the path, at every depth"
-            )
-    if result.get("data") != {"path": "x.csv", "shuffle": True}:
-        raise ProbeFailure("the branch ['data'], off the path, should keep its contents")
+    # a new value, then the value already there: the task asks for a new dict either way (an
+    # answer that hands back the input's dict when "nothing changes" shares it with the caller)
+    for value in (0.5, 0.1):
+        config = {
+            "train": {"optim": {"lr": 0.1, "decay": 0.0}, "steps": 10},
+            "data": {"path": "x.csv", "shuffle": True},
+        }
+        call = f"set_nested(config, ('train', 'optim', 'lr'), {value!r})"
+        result = answer.call("set_nested", config, ("train", "optim", "lr"), value)
+        if not isinstance(result, dict):
+            raise ProbeFailure(f"{call} returned {type(result).__name__}, not a dict")
+        node, original, walked = result, config, "the result"
+        for key in ("train", "optim"):
+            if node is original:
+                raise ProbeFailure(
+                    f"{call}: {walked} is the input's dict itself; every dict on the path must be "
+                    "new, also when the value is already there"
+                )
+            node, original, walked = node.get(key), original[key], f"{walked}[{key!r}]"
+            if not isinstance(node, dict):
+                raise ProbeFailure(f"{call}: {walked} should be a dict, got {type(node).__name__}")
+            if node is original:
+                raise ProbeFailure(
+                    f"{call}: {walked} is the input's dict itself: changing it changes the caller's "
+                    "config. Copy every dict on the path, at every depth, also when the value is "
+                    "already there"
+                )
+        if result.get("data") != {"path": "x.csv", "shuffle": True}:
+            raise ProbeFailure(f"{call}: the branch ['data'], off the path, should keep its contents")
 
 
 register(Exercise(

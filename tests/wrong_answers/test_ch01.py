@@ -896,7 +896,17 @@ def add_item_numpy_append(items, item):
     return np.append(items, item).tolist()  # flattens nested items, stringifies mixed ones
 
 
+def set_nested_skips_unchanged(config, path, value):
+    head, *rest = path
+    if not rest:
+        if head in config and config[head] == value:
+            return config  # "nothing changes, so no copy": the caller's dict comes back
+        return {**config, head: value}
+    return {**config, head: set_nested_skips_unchanged(config.get(head, {}), rest, value)}
+
+
 CASES += [
+    wrong("1.2", "copies-path", set_nested_skips_unchanged),
     right("1.2", set_nested_bottom_up),
     wrong("1.4", "record-matches-reference", new_history_good, record_numpy_append),
     wrong("1.1", "matches-reference", add_item_numpy_append),
