@@ -524,4 +524,54 @@ CASES += [
     wrong("12.1", "state-threaded", adam_only.init, train_step_clip_each_leaf),
 ]
 
+
+# 12.2, round 4: a weight decay of 1e-4, PyTorch's SGD habit (0.1 * 1e-4 * w a step, under the
+# weights' tolerance; every step taken is now compared to 1e-6); right answers in other idioms.
+
+
+def bn_step_weight_decay(model, state, x, y):
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        return jnp.mean((preds - y) ** 2), new_state
+
+    (value, new_state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(model)
+    tx = optax.chain(optax.add_decayed_weights(1e-4), optax.sgd(0.1))  # torch.optim.SGD(weight_decay=1e-4)
+    params = eqx.filter(model, eqx.is_inexact_array)
+    updates, _ = tx.update(grads, tx.init(params), params)
+    return eqx.apply_updates(model, updates), new_state, value
+
+
+def bn_step_train_mode(model, state, x, y):  # right: "model.train()", which it already is
+    model = eqx.nn.inference_mode(model, value=False)
+    return bn_step(model, state, x, y)
+
+
+@eqx.filter_jit(donate="all")
+def bn_step_filter_jit_donating(model, state, x, y):  # right: jitted and donating, under the check's jit
+    return bn_step(model, state, x, y)
+
+
+def bn_step_filter_grad_aux(model, state, x, y):  # right: the loss travels in the aux too
+    def loss(model):
+        preds, new_state = forward(model, state, x)
+        value = jnp.mean((preds - y) ** 2)
+        return value, (new_state, value)
+
+    grads, (new_state, value) = eqx.filter_grad(loss, has_aux=True)(model)
+    return sgd(model, grads), new_state, value
+
+
+def bn_step_returns_eval_model(model, state, x, y):  # "model.eval()" at the end of the step
+    new_model, new_state, value = bn_step(model, state, x, y)
+    return eqx.nn.inference_mode(new_model), new_state, value
+
+
+CASES += [
+    wrong("12.2", "trains", bn_step_weight_decay),
+    right("12.2", bn_step_train_mode),
+    right("12.2", bn_step_filter_jit_donating),
+    right("12.2", bn_step_filter_grad_aux),
+    wrong("12.2", "trains", bn_step_returns_eval_model),
+]
+
 test_known_answer = parametrize(CASES)
