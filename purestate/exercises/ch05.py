@@ -329,6 +329,8 @@ register(Exercise(
             "batch_dropout", DROPOUT_CASES[:1],
             hint="xs may be a NumPy array: multiply into a new array, never into xs itself.",
         ),
+        # A log of keys or calls kept in a global passes every probe above: none reads it.
+        probes.globals_unchanged("batch_dropout", DROPOUT_SMALL_CASES),
     ),
     hints=(
         (

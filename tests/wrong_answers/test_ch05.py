@@ -139,6 +139,15 @@ def batch_dropout_no_scale(key, xs, rate):
     return jnp.where(keep, xs, 0.0)  # forgot 1 / (1 - rate)
 
 
+DROPOUT_RATES_SEEN = []
+
+
+def batch_dropout_logs_rates(key, xs, rate):
+    DROPOUT_RATES_SEEN.append(rate)  # "for debugging": a log nothing ever clears
+    keep = jax.random.bernoulli(key, 1 - rate, xs.shape)
+    return jnp.where(keep, xs / jnp.where(keep, 1 - rate, 1.0), 0.0)
+
+
 def batch_dropout_keeps_rate(key, xs, rate):
     keep = jax.random.bernoulli(key, rate, xs.shape)  # keeps with probability `rate`
     return jnp.where(keep, xs / (1 - rate), 0.0)
@@ -1070,6 +1079,7 @@ CASES = [
     wrong("5.2", "rows-independent", batch_dropout_one_key_per_batch),
     wrong("5.2", "rows-independent", batch_dropout_loop_same_key),
     wrong("5.2", "dropout-scale", batch_dropout_no_scale),
+    wrong("5.2", "globals-unchanged", batch_dropout_logs_rates),
     wrong("5.2", "keep-probability", batch_dropout_keeps_rate),
     wrong("5.2", "no-key-reuse", batch_dropout_reuses_key),
     wrong("5.2", "varies-with-input", batch_dropout_ignores_key),
