@@ -433,4 +433,23 @@ CASES += [
     wrong("14.1", "matches-reference", fit_step_half_precision_lr),
 ]
 
+
+def fit_step_validates_lr(params, x, y, lr):  # a Python check of a value jit traces
+    if lr <= 0:
+        raise ValueError("lr must be positive")
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    return {k: params[k] - lr * grads[k] for k in params}, loss
+
+
+def fit_step_asserts_shapes(params, x, y, lr):  # right: shapes are known while tracing
+    assert x.shape == y.shape, "x and y differ"
+    loss, grads = jax.value_and_grad(_loss)(params, x, y)
+    return {k: params[k] - lr * grads[k] for k in params}, loss
+
+
+CASES += [
+    wrong("14.1", "traces-once", fit_step_validates_lr),
+    right("14.1", fit_step_asserts_shapes),
+]
+
 test_known_answer = parametrize(CASES)
