@@ -412,7 +412,11 @@ register(Exercise(
         ),
         probes.program_size_independent_of_length(
             "random_walk", lambda n: (jax.random.key(0), n), static_argnums=WALK_STATIC, recursive=True,
-            hint="A Python loop is unrolled into the traced program: loop with lax.scan.",
+            unrolled_at=64,
+            hint=(
+                "A Python loop is unrolled into the traced program, and a scan with unroll=True "
+                "into the compiled one: loop with lax.scan, without unroll=True."
+            ),
         ),
         # Walks of 2048 steps and more: a Python loop unrolled under jit would take minutes to compile.
         *probes.after(

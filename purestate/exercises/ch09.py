@@ -24,7 +24,8 @@ LOOP_PRIMITIVES = {"scan", "while"}
 LOOP_HINT = (
     "A Python `for` loop runs while JAX traces, and every iteration adds its operations to the "
     "program, also inside a nested `jax.jit`. Give the loop to `jax.lax.scan` (or `fori_loop`): "
-    "its body is traced once."
+    "its body is traced once. Leave out `unroll=True`: XLA would compile one copy of the body per "
+    "step."
 )
 SIDE_EFFECT_HINT = (
     "Everything a step computes leaves the loop through the carry or the stacked outputs. "
@@ -95,7 +96,7 @@ register(Exercise(
             hint=LOOP_HINT,
         ),
         probes.program_size_independent_of_length(
-            "rnn_forward", lambda n: _rnn_args(seed=2, length=n), recursive=True,
+            "rnn_forward", lambda n: _rnn_args(seed=2, length=n), recursive=True, unrolled_at=64,
             description="the traced program of rnn_forward, nested jaxprs included, does not grow with the sequence length",
             hint=LOOP_HINT,
         ),
@@ -231,7 +232,7 @@ register(Exercise(
             ),
         ),
         probes.program_size_independent_of_length(
-            "ema", lambda n: (jnp.linspace(-1.0, 1.0, n), 0.3), recursive=True,
+            "ema", lambda n: (jnp.linspace(-1.0, 1.0, n), 0.3), recursive=True, unrolled_at=64,
             description="the traced program of ema, nested jaxprs included, does not grow with the sequence length",
             hint=LOOP_HINT,
         ),

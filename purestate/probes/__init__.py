@@ -34,6 +34,7 @@ from purestate.probes.devices import (
 )
 from purestate.probes.gradients import grad_matches_reference, grad_of_loss_matches_reference
 from purestate.probes.loops import (
+    fully_unrolled_loops,
     is_prng_key,
     jaxpr_size,
     loop_carries,
@@ -77,7 +78,7 @@ __all__ = [
     "grad_matches_reference", "grad_of_loss_matches_reference",
     "no_key_reuse", "varies_with", "draws_from_keys", "key_draw_count", "key_derivations", "one_derivation_scheme",
     "vmap_matches_loop", "mapped_device_counts", "runs_on_devices", "psum_device_spans", "psum_over_devices",
-    "jaxpr_size", "program_size_independent_of_length", "loop_carry_avals", "is_prng_key", "loop_carries",
+    "jaxpr_size", "fully_unrolled_loops", "program_size_independent_of_length", "loop_carry_avals", "is_prng_key", "loop_carries",
     "from_answer", "leaves_are_arrays", "fold_matches_reference", "fold_traces_once", "fold_inputs_unchanged",
     "scanned_fold_matches",
 ]

@@ -17,40 +17,58 @@ def jaxpr_size(
     *args: Any,
     static_argnums: tuple[int, ...] = (),
     recursive: bool = False,
-    count_unroll: bool = False,
 ) -> int:
     """The number of equations in ``fn``'s jaxpr: at its top level, or in every sub-jaxpr too.
 
     ``recursive=True`` adds the equations of every jaxpr held in an equation's parameters (a
     nested ``jax.jit``, a ``custom_jvp``/``custom_vjp`` function, a ``checkpoint``, the
     branches of a ``cond``, a loop body), each time the equation occurs. A loop body is one
-    jaxpr however many steps it runs, so it counts once (with ``count_unroll=True``, times a
-    scan's ``unroll``: under ``unroll=True`` the body counts once per step, as XLA gets it); a
-    Python loop inside a nested ``jax.jit`` is unrolled into that ``jit``'s jaxpr and counts
-    step by step, although the top level shows a single ``pjit`` equation.
+    jaxpr however many steps it runs, so it counts once (``unroll`` is a parameter of the
+    ``scan`` equation: see ``fully_unrolled_loops``); a Python loop inside a nested
+    ``jax.jit`` is unrolled into that ``jit``'s jaxpr and counts step by step, although the
+    top level shows a single ``pjit`` equation.
     """
     jaxpr = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args).jaxpr
     if not recursive:
         return len(jaxpr.eqns)
 
-    def copies(eqn: Any) -> int:
-        # A scan's ``unroll`` puts that many copies of its body into the compiled program:
-        # ``unroll=True`` (stored as the length) unrolls the whole loop, which then grows with
-        # its length; a constant factor (``unroll=2``) does not.
-        if not count_unroll or eqn.primitive.name != "scan":
-            return 1
-        unroll = eqn.params.get("unroll", 1)
-        return max(1, min(int(unroll), int(eqn.params.get("length", 1)))) if unroll else 1
-
     def count(inner: Any) -> int:
         return sum(
-            1 + copies(eqn) * sum(count(sub) for sub in jax.extend.core.jaxprs_in_params(eqn.params))
+            1 + sum(count(sub) for sub in jax.extend.core.jaxprs_in_params(eqn.params))
             for eqn in inner.eqns
         )
 
     return count(jaxpr)
 
 
+def fully_unrolled_loops(
+    fn: Callable[..., Any], *args: Any, length: int, static_argnums: tuple[int, ...] = ()
+) -> int:
+    """How many ``scan`` equations of ``length`` steps in ``fn``'s jaxpr, nested ones included,
+    XLA gets unrolled whole.
+
+    The jaxpr keeps one body per ``scan`` whatever its ``unroll``; XLA gets ``unroll`` copies of
+    it. On JAX 0.12.0.1 ``unroll=True`` is stored as the length, and a constant factor as
+    itself (``unroll=4`` stays 4 at every length): at a length beyond any factor a learner
+    writes, ``unroll >= length`` is a whole loop unrolled (``fori_loop(..., unroll=True)``
+    with static bounds is such a ``scan``). Loops of other lengths are not counted: a short
+    inner loop unrolled whole does not grow with ``length``.
+    """
+    closed = jax.make_jaxpr(fn, static_argnums=static_argnums)(*args)
+    found = 0
+
+    def visit(inner: Any) -> None:
+        nonlocal found
+        for eqn in inner.eqns:
+            if eqn.primitive.name == "scan" and int(eqn.params.get("length", 0)) == length:
+                unroll = eqn.params.get("unroll", 1)
+                if int(unroll) >= length > 1:
+                    found += 1
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                visit(sub)
+
+    visit(closed.jaxpr)
+    return found
 
 
 def program_size_independent_of_length(
@@ -60,7 +78,7 @@ def program_size_independent_of_length(
     lengths: tuple[int, int] = (4, 32),
     static_argnums: tuple[int, ...] = (),
     recursive: bool = False,
-    count_unroll: bool = False,
+    unrolled_at: int = 0,
     key: str = "constant-program-size",
     description: str | None = None,
     hint: str = (
@@ -73,16 +91,16 @@ def program_size_independent_of_length(
     ``static_argnums`` are passed to ``jax.make_jaxpr`` (e.g. when the length is an argument).
     ``recursive=True`` counts the equations of nested jaxprs too (see ``jaxpr_size``), so a
     Python loop hidden inside a nested ``jax.jit`` (one ``pjit`` equation at the top level)
-    is seen; a loop primitive's body still counts once. ``count_unroll=True`` (with
-    ``recursive``) counts a scan's body once per unrolled copy, so that ``unroll=True`` fails.
+    is seen; a loop primitive's body still counts once. ``unrolled_at=L`` (L larger than any
+    constant unroll factor, e.g. 64) also traces the answer at length L, once its size has
+    passed, and fails if a loop over the L steps is a ``scan`` with ``unroll=True``: the
+    jaxpr keeps one body, but XLA compiles one copy per step (see ``fully_unrolled_loops``).
     """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
         short_n, long_n = lengths
-        size_of = functools.partial(
-            jaxpr_size, static_argnums=static_argnums, recursive=recursive, count_unroll=count_unroll
-        )
+        size_of = functools.partial(jaxpr_size, static_argnums=static_argnums, recursive=recursive)
         small = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(short_n))
         large = answer.call_transformed(f"jax.make_jaxpr({name})", size_of, fn, *make_of_length(long_n))
         if large != small:
@@ -90,8 +108,14 @@ def program_size_independent_of_length(
             _fail(
                 f"the traced program of {name} has {small} equations{nested} for length {short_n} and "
                 f"{large} for length {long_n}: a Python loop is unrolled into the trace"
-                + (" (or a scan with unroll=True, which XLA gets unrolled)" if count_unroll else "")
             )
+        if unrolled_at:
+            unrolled_of = functools.partial(fully_unrolled_loops, length=unrolled_at, static_argnums=static_argnums)
+            if answer.call_transformed(f"jax.make_jaxpr({name})", unrolled_of, fn, *make_of_length(unrolled_at)):
+                _fail(
+                    f"for length {unrolled_at}, {name} loops with a scan (or fori_loop) of unroll=True: "
+                    f"its jaxpr holds one body, but XLA compiles {unrolled_at} copies of it, one per step"
+                )
 
     return Probe(
         key,

@@ -122,11 +122,28 @@ def _scan_unrolled_by_two(xs: jax.Array) -> jax.Array:
     return jax.lax.scan(lambda c, x: (c + x, c), 0.0, xs, unroll=2)[0]
 
 
-def test_recursive_program_size_counts_a_scans_unrolled_copies() -> None:
+def _fori_unrolled(xs: jax.Array) -> jax.Array:
+    return jax.lax.fori_loop(0, xs.shape[0], lambda i, c: c + xs[i], 0.0, unroll=True)
+
+
+def _scan_unrolled_by_four_inner_unrolled(xs: jax.Array) -> jax.Array:
+    def step(c: jax.Array, x: jax.Array) -> tuple:
+        inner = jax.lax.scan(lambda a, b: (a + b, a), c, jnp.arange(3.0), unroll=True)[0]
+        return inner + x, c
+
+    return jax.lax.scan(step, 0.0, xs, unroll=4)[0]
+
+
+def test_unrolled_at_rejects_a_loop_unrolled_whole_and_accepts_a_constant_factor() -> None:
     deep = probes.program_size_independent_of_length("f", lambda n: (jnp.ones(n),), recursive=True)
-    copies = probes.program_size_independent_of_length(
-        "f", lambda n: (jnp.ones(n),), recursive=True, count_unroll=True
+    unrolled = probes.program_size_independent_of_length(
+        "f", lambda n: (jnp.ones(n),), lengths=(2, 5), recursive=True, unrolled_at=64
     )
     assert verdict(deep, _scan_unrolled) is None  # one scan equation in the jaxpr
-    assert "unroll=True" in verdict(copies, _scan_unrolled)  # XLA gets one body per step
-    assert verdict(copies, _scan_unrolled_by_two) is None  # two bodies at every length
+    assert "unroll=True" in verdict(unrolled, _scan_unrolled)  # XLA gets one body per step
+    assert "unroll=True" in verdict(unrolled, _fori_unrolled)
+    # factors beyond the short length (4 > 2) and a short inner loop unrolled whole: constant
+    assert verdict(unrolled, _scan_unrolled_by_two) is None
+    assert verdict(unrolled, _scan_unrolled_by_four_inner_unrolled) is None
+    assert probes.fully_unrolled_loops(_scan_unrolled, jnp.ones(64), length=64) == 1
+    assert probes.fully_unrolled_loops(_scan_unrolled_by_two, jnp.ones(64), length=64) == 0

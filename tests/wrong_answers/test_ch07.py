@@ -246,6 +246,17 @@ def walk_fori_loop(key, n):
     return positions
 
 
+def walk_fori_loop_unrolled(key, n):  # "unroll for speed": 2048 steps compile one body each
+    def body(i, carry):
+        key, position, positions = carry
+        key, subkey = jax.random.split(key)
+        position = position + 2 * jax.random.bernoulli(subkey).astype(jnp.int32) - 1
+        return key, position, positions.at[i].set(position)
+
+    _, _, positions = jax.lax.fori_loop(0, n, body, (key, jnp.int32(0), jnp.zeros(n, jnp.int32)), unroll=True)
+    return positions
+
+
 def _walk_scan(key, n, start):
     def step(carry, _):
         key, position = carry
@@ -839,6 +850,7 @@ CASES = [
     wrong("7.2", "varies-with-key", walk_from_global_key),
     right("7.2", walk_scan_steps_then_cumsum),
     right("7.2", walk_fori_loop),
+    wrong("7.2", "constant-program-size", walk_fori_loop_unrolled),
     wrong("7.2", "dtype", walk_int8_positions),
     wrong("7.2", "dtype", walk_float16_positions),
     wrong("7.2", "shape", walk_hard_coded_length),

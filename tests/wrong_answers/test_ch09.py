@@ -170,6 +170,23 @@ def ema_associative_scan(xs, alpha):
     return lax.associative_scan(combine, (decay, drive))[1]
 
 
+def ema_scan_unrolled(xs, alpha):
+    # "unroll for speed": one body in the jaxpr, T copies in the compiled program.
+    def step(y, x):
+        y = alpha * x + (1 - alpha) * y
+        return y, y
+
+    return lax.scan(step, xs[0], xs, unroll=True)[1]
+
+
+def ema_scan_unrolled_by_four(xs, alpha):  # right: a constant factor
+    def step(y, x):
+        y = alpha * x + (1 - alpha) * y
+        return y, y
+
+    return lax.scan(step, xs[0], xs, unroll=4)[1]
+
+
 def ema_scan_from_x0(xs, alpha):
     # Starting the carry at x_0 and scanning over all of xs: step 0 gives alpha*x_0 + (1-alpha)*x_0 = x_0.
     def step(y, x):
@@ -527,7 +544,7 @@ def rnn_stops_gradient_through_time(params, h0, xs):
 
 
 def rnn_unrolled_scan(params, h0, xs):
-    # Right: scan with unroll=True is still one scan in the jaxpr.
+    # One scan in the jaxpr, but unroll=True hands XLA one copy of the cell per step.
     return lax.scan(lambda h, x: (_cell(params, h, x),) * 2, h0, xs, unroll=True)
 
 
@@ -710,6 +727,8 @@ CASES = [
     wrong("9.2", "uses-loop-primitive", ema_weight_matrix),
     wrong("9.2", "constant-program-size", ema_associative_scan),
     right("9.2", ema_scan_from_x0),
+    wrong("9.2", "constant-program-size", ema_scan_unrolled),
+    right("9.2", ema_scan_unrolled_by_four),
     right("9.2", ema_fori_buffer),
     wrong("9.1", "constant-program-size", rnn_jitted_python_loop),
     wrong("9.1", "matches-reference", rnn_swapped_weights),
@@ -750,7 +769,7 @@ CASES = [
     wrong("9.1", "matches-reference", rnn_relu),
     wrong("9.1", "matches-reference", rnn_bias_after_tanh),
     wrong("9.1", "gradient", rnn_stops_gradient_through_time),
-    right("9.1", rnn_unrolled_scan),
+    wrong("9.1", "constant-program-size", rnn_unrolled_scan),
     right("9.1", rnn_checkpointed_step),
     right("9.1", rnn_transposed_products),
     wrong("9.2", "matches-reference", ema_nan_to_num),
@@ -949,8 +968,8 @@ def rnn_scan_without_xs(params, h0, xs):
 
 
 def rnn_fori_fully_unrolled(params, h0, xs):
-    # Right: fori_loop(unroll=True) with static bounds is a scan with unroll=True, which 9.1
-    # accepts as it accepts lax.scan(..., unroll=True): the jaxpr keeps one body.
+    # fori_loop(unroll=True) with static bounds is a scan with unroll=True: one body in the
+    # jaxpr, one copy per step in the compiled program.
     def body(t, carry):
         h, hs = carry
         h = _cell(params, h, xs[t])
@@ -1031,7 +1050,7 @@ CASES += [
     right("9.1", rnn_cached_jit_per_length),
     right("9.1", rnn_scan_over_indices),
     right("9.1", rnn_scan_without_xs),
-    right("9.1", rnn_fori_fully_unrolled),
+    wrong("9.1", "constant-program-size", rnn_fori_fully_unrolled),
     wrong("9.3", "matches-reference", lif_reversed_scan),
     wrong("9.3", "matches-reference", lif_reset_one_step_late),
     wrong("9.3", "matches-reference", lif_bfloat16_potential),

@@ -563,6 +563,13 @@ def train_epochs_fori_unrolled(train_step, state, batches, epochs):
     return jax.lax.fori_loop(0, epochs, epoch, (state, jnp.zeros((epochs, steps))), unroll=True)
 
 
+def train_epochs_unroll_by_four(train_step, state, batches, epochs):  # right: 4 > 2 steps, still constant
+    def epoch(state, _):
+        return jax.lax.scan(train_step, state, batches, unroll=4)
+
+    return jax.lax.scan(epoch, state, None, length=epochs, unroll=3)
+
+
 def train_epochs_unroll_by_two(train_step, state, batches, epochs):  # right: a constant factor
     def epoch(state, _):
         return jax.lax.scan(jax.checkpoint(train_step), state, batches, unroll=2)
@@ -612,6 +619,7 @@ CASES += [
     wrong("13.2", "constant-size-in-epochs", train_epochs_unrolled_epochs),
     wrong("13.2", "constant-size-in-epochs", train_epochs_fori_unrolled),
     right("13.2", train_epochs_unroll_by_two),
+    right("13.2", train_epochs_unroll_by_four),
     right("13.2", train_epochs_tiled),
     right("13.2", train_epochs_jitted),
     wrong("13.2", "results", train_epochs_shuffled),
