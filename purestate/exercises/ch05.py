@@ -57,6 +57,13 @@ COUNT_ABOVE_CASES = (
     # One 0-d example, just above the threshold: a loop over rows or a sum over axis -1 fails
     # on it, and float16 or bfloat16 rounds 1.0001 to 1.0, which is not above.
     case(np.array(1.0001, dtype=np.float32), 1.0),
+    # Values a hair above the threshold: x >= threshold + 1e-6 (or x - threshold > eps) misses
+    # 1e-30 above 0 and the next float32 above 1.
+    case(np.array([1e-30, -1e-30, 0.0, -0.0, 3e-38], dtype=np.float32), 0.0),
+    case(np.array([np.nextafter(np.float32(1), np.float32(2)), 1.0, 0.99999994], dtype=np.float32), 1.0),
+    # Integer values and a fractional negative threshold: a threshold cast to the dtype of x
+    # (-2.5 truncated to -2) drops the -2.
+    case(np.array([-3, -2, -1, 0, 5, 7, 2], dtype=np.int32), -2.5),
 )
 # (A count returned as int8, uint8 or int16 is rejected for its dtype, whatever its value.)
 
@@ -371,6 +378,84 @@ HISTOGRAM_CASES = (
     case(np.array([], dtype=np.int32), 3),  # no index at all: every count is 0
 )
 
+def _false_scatter_promises(closed: Any, *args: Any) -> str | None:
+    """Run a traced program eagerly and test the promises its scatters make about their indices.
+
+    ``.at[i].add(v, unique_indices=True)`` (or ``indices_are_sorted=True``, or the same flags of
+    ``jax.ops.segment_sum``) lets the compiler assume the indices are unique (sorted): with
+    repeated (unordered) indices the result is undefined. The CPU happens to count right, an
+    accelerator need not. A promise the answer keeps (sorting the indices first) passes.
+    Scatters inside a ``scan``, ``while`` or ``cond`` body are not followed.
+    """
+
+    def evaluate(jaxpr: Any, consts: Any, values: list[Any]) -> list[Any]:
+        env: dict[Any, Any] = dict(zip(jaxpr.constvars, consts))
+        env.update(zip(jaxpr.invars, values))
+
+        def read(var: Any) -> Any:
+            return var.val if isinstance(var, jax.extend.core.Literal) else env[var]
+
+        for eqn in jaxpr.eqns:
+            ins = [read(var) for var in eqn.invars]
+            name = eqn.primitive.name
+            if name.startswith("scatter") and len(ins) > 1:
+                rows = np.asarray(ins[1])
+                rows = rows.reshape(-1, rows.shape[-1] if rows.ndim else 1)
+                if eqn.params.get("unique_indices") and len(np.unique(rows, axis=0)) < len(rows):
+                    raise _Broken("unique_indices=True", "repeated")
+                if eqn.params.get("indices_are_sorted") and len(rows) > 1:
+                    order = np.lexsort(rows.T[::-1])
+                    if not (rows[order] == rows).all():
+                        raise _Broken("indices_are_sorted=True", "unordered")
+            inner = eqn.params.get("jaxpr") if name in ("jit", "pjit", "closed_call", "core_call") else None
+            if isinstance(inner, jax.extend.core.ClosedJaxpr):
+                outs = evaluate(inner.jaxpr, inner.consts, ins)
+            else:
+                outs = eqn.primitive.bind(*ins, **eqn.primitive.get_bind_params(eqn.params))
+                if not eqn.primitive.multiple_results:
+                    outs = [outs]
+            env.update(zip(eqn.outvars, outs))
+        return [read(var) for var in jaxpr.outvars]
+
+    class _Broken(Exception):
+        pass
+
+    try:
+        evaluate(closed.jaxpr, closed.consts, jax.tree.leaves(args))
+    except _Broken as broken:
+        flag, kind = broken.args
+        return (
+            f"it scatters with {flag} into indices that are {kind}: the compiler may assume the "
+            "promise, and the counts are then undefined (the CPU happens to get them right, an "
+            "accelerator need not)"
+        )
+    except Exception:  # noqa: BLE001 — a program this interpreter cannot run: no verdict
+        return None
+    return None
+
+
+def _keeps_scatter_promises(name: str, cases: tuple[probes.Case, ...]) -> probes.Probe:
+    def run(answer: probes.Answer) -> None:
+        fn = getattr(answer, name)
+        for make in cases:
+            args = make()
+            closed = answer.call_transformed(
+                f"jax.make_jaxpr({name}, static_argnums=1)", jax.make_jaxpr(fn, static_argnums=(1,)), *args
+            )
+            problem = _false_scatter_promises(closed, args[0])
+            if problem:
+                raise probes.ProbeFailure(f"{probes.signature_text(name, fn, args)}: {problem}")
+
+    return probes.Probe(
+        "scatter-promises", f"{name} makes no false promise about its indices", run,
+        hint=(
+            "The indices repeat and come in any order: `unique_indices=True` or "
+            "`indices_are_sorted=True` promises the opposite, and leaves the result undefined. "
+            "Drop the flag (or sort the indices first, for indices_are_sorted)."
+        ),
+    )
+
+
 register(Exercise(
     id="5.3",
     signature="histogram(indices, num_bins)",
@@ -399,6 +484,7 @@ register(Exercise(
         # A bin count no earlier probe used: a cache keyed by num_bins (of zeros, say) that
         # earlier calls filled would otherwise look unchanged.
         probes.globals_unchanged("histogram", (*HISTOGRAM_CASES[:2], case(np.array([6, 0, 6, 1, 3], dtype=np.int32), 7))),
+        _keeps_scatter_promises("histogram", HISTOGRAM_CASES[2:3]),
     ),
     hints=(
         (

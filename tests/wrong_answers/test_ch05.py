@@ -1055,6 +1055,67 @@ def batch_dropout_exact_count(key, xs, rate):
     return jnp.where(keep, xs / (1 - rate) if rate < 1 else 0.0, 0.0)
 
 
+def count_above_plus_epsilon(x, threshold):
+    return jnp.sum(x >= threshold + 1e-6)  # "strictly above" with a margin: misses values a hair above
+
+
+def count_above_threshold_in_x_dtype(x, threshold):
+    return jnp.sum(x > jnp.asarray(threshold).astype(x.dtype))  # -2.5 becomes -2 for integer x
+
+
+def count_above_np_sum(x, threshold):
+    return np.sum(x > threshold)  # np.sum calls the array's own .sum: right, under vmap too
+
+
+def count_above_sign(x, threshold):
+    return jnp.sum(jnp.sign(x - threshold) > 0)
+
+
+def histogram_unique_indices(indices, num_bins):
+    # "the scatter is faster with unique indices": the indices repeat, so the result is undefined
+    return jnp.zeros(num_bins, jnp.int32).at[indices].add(1, unique_indices=True)
+
+
+def histogram_indices_are_sorted(indices, num_bins):
+    return jnp.zeros(num_bins, jnp.int32).at[indices].add(1, indices_are_sorted=True)
+
+
+def histogram_segment_sum_unique(indices, num_bins):
+    return jax.ops.segment_sum(jnp.ones(jnp.shape(indices), jnp.int32), indices, num_bins, unique_indices=True)
+
+
+def histogram_sorted_then_promised(indices, num_bins):
+    # The promise is kept: the indices are sorted first.
+    return jnp.zeros(num_bins, jnp.int32).at[jnp.sort(jnp.asarray(indices))].add(1, indices_are_sorted=True)
+
+
+def histogram_fori_loop(indices, num_bins):
+    # idx[i] is traced even for a loop of length 0: no indices at all raises an IndexError
+    idx = jnp.asarray(indices)
+    return jax.lax.fori_loop(0, idx.shape[0], lambda i, c: c.at[idx[i]].add(1), jnp.zeros(num_bins, jnp.int32))
+
+
+def histogram_compare_all_bins(indices, num_bins):
+    return jnp.sum(jnp.asarray(indices)[:, None] == jnp.arange(num_bins), axis=0)
+
+
+def augment_batch_take_along_axis(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    images = jnp.asarray(images)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    n = images.shape[1]
+    order = jnp.where(flipped[:, None], n - 1 - jnp.arange(n), jnp.arange(n))
+    return jnp.take_along_axis(images, order, axis=1) + 0.1 * jax.random.normal(noise_key, images.shape), flipped
+
+
+def augment_batch_flips_both_axes(key, images):
+    flip_key, noise_key = jax.random.split(key)
+    images = jnp.asarray(images)
+    flipped = jax.random.bernoulli(flip_key, 0.5, (images.shape[0],))
+    reversed_ = jnp.flip(images)  # no axis: the batch order is reversed too
+    return jnp.where(flipped[:, None], reversed_, images) + 0.1 * jax.random.normal(noise_key, images.shape), flipped
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1208,6 +1269,18 @@ CASES = [
     wrong("5.3", "matches-reference", histogram_bfloat16_one_hot),
     wrong("5.5", "noise-scale", augment_batch_clipped_noise),
     wrong("5.2", "kept-count-varies", batch_dropout_exact_count),
+    wrong("5.1", "matches-reference", count_above_plus_epsilon),
+    wrong("5.1", "matches-reference", count_above_threshold_in_x_dtype),
+    right("5.1", count_above_np_sum),
+    right("5.1", count_above_sign),
+    wrong("5.3", "scatter-promises", histogram_unique_indices),
+    wrong("5.3", "scatter-promises", histogram_indices_are_sorted),
+    wrong("5.3", "scatter-promises", histogram_segment_sum_unique),
+    right("5.3", histogram_sorted_then_promised),
+    wrong("5.3", "matches-reference", histogram_fori_loop),
+    right("5.3", histogram_compare_all_bins),
+    right("5.5", augment_batch_take_along_axis),
+    wrong("5.5", "flip-and-noise", augment_batch_flips_both_axes),
 ]
 
 MULTI_DEVICE_CASES = [
