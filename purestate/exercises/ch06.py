@@ -143,6 +143,26 @@ def _stats_state_size(answer: Answer) -> None:
             )
 
 
+def _stats_state_width(answer: Answer) -> None:
+    """Every number of the state, before and after an update, has at least 32 bits.
+
+    300 updates cannot show an int16 count wrapping (after 32,767 vectors), and a stream long
+    enough to show it costs too much: the task text asks for 32 bits, and the dtypes are read.
+    """
+    for updates in (0, 1):
+        state = _stats_state(answer, updates)
+        for path, leaf in jax.tree_util.tree_leaves_with_path(state):
+            dtype = np.dtype(getattr(leaf, "dtype", None) or np.asarray(leaf).dtype)
+            numeric = jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
+            if numeric and dtype.itemsize < 4:
+                where = "stats_init" if updates == 0 else "stats_update"
+                raise ProbeFailure(
+                    f"the state from {where} holds {jax.tree_util.keystr(path) or 'its leaf'} as {dtype}: "
+                    "every number of the state needs at least 32 bits (an int16 count wraps after "
+                    "32,767 vectors, a float16 mean keeps about three digits)"
+                )
+
+
 def _stats_side_effects(answer: Answer) -> list[Probe]:
     return [
         probes.globals_unchanged("stats_init", (case((3,)),)),
@@ -235,6 +255,11 @@ register(Exercise(
             "jax.jit(stats_update) leaks no tracer",
             lambda answer: probes.no_leaked_tracers("stats_update", (lambda: (_stats_state(answer), _VECTORS[0]),)),
             hint="Under jit the values are tracers: do not keep them in a global or an attribute.",
+        ),
+        Probe(
+            "state-width", "every number of the state has at least 32 bits",
+            _stats_state_width,
+            hint="Keep the count in int32 (or uint32) and the mean and sums in float32: narrower types wrap or lose digits on a long stream.",
         ),
     ),
     hints=(

@@ -853,6 +853,16 @@ def big_buffer_init(shape):
     return {"buffer": jnp.zeros((1024, *shape)), "n": jnp.zeros((), jnp.int32)}  # "enough for the check"
 
 
+def int16_count_init(shape):
+    # int16 holds 300 updates, and wraps after 32,767 vectors
+    return Welford(jnp.zeros((), jnp.int16), jnp.zeros(shape), jnp.zeros(shape))
+
+
+def numpy_welford_init(shape):
+    # NumPy arrays, float64 zeros: arrays all the same, and jnp makes them float32 on update
+    return Welford(np.zeros((), np.int32), np.zeros(shape), np.zeros(shape))
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
     wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
@@ -942,6 +952,8 @@ CASES = [
     right("6.3", meter_init, jitted_meter_update),
     wrong("6.2", "matches-reference", FrozenParticle, rounded_dt_step),
     wrong("6.1", "state-size", big_buffer_init, buffer_update, buffer_result),
+    wrong("6.1", "state-width", int16_count_init, welford_update, welford_result),
+    right("6.1", numpy_welford_init, welford_update, welford_result),
 ]
 
 test_known_answer = parametrize(CASES)
