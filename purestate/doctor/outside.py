@@ -76,6 +76,18 @@ def _is_library(obj: Any) -> bool:
     return top in _LIBRARIES or top in sys.stdlib_module_names
 
 
+def _frozen(value: Any) -> bool:
+    """A frozen dataclass, or one a library freezes with its own ``__setattr__`` (a Flax
+    ``nn.Module``: its fields cannot be assigned outside ``setup``)."""
+    params = getattr(type(value), "__dataclass_params__", None)
+    if params is None:
+        return False
+    if getattr(params, "frozen", False):
+        return True
+    setter = getattr(type(value), "__setattr__", object.__setattr__)
+    return setter is not object.__setattr__ and _is_library(setter)
+
+
 def user_module(module: types.ModuleType) -> bool:
     """Whether ``module`` is the reader's (not the standard library's or an installed one's)."""
     name = getattr(module, "__name__", "") or ""
@@ -467,8 +479,7 @@ class Reach:
         if _is_library(type(value)) and type(value) not in _ATTRIBUTE_BAGS:
             return
         attributes = getattr(value, "__dict__", None)
-        params = getattr(type(value), "__dataclass_params__", None)
-        if params is not None and getattr(params, "frozen", False):
+        if _frozen(value):
             spots = False  # a frozen dataclass's numbers are fixed for its life, like a closure's
         if isinstance(attributes, dict):
             self._record_dict(attributes)
