@@ -615,7 +615,9 @@ register(Exercise(
             hint="Weights and biases are both drawn with jax.random.normal, unscaled.",
         ),
         probes.satisfies(
-            "init_layers", (LAYER_SMALL,), _no_shared_numbers,
+            # (3, 3, 3, 3): three layers of equal sizes, whose keys must differ all the same (a key
+            # made by folding the sizes m and n into `key` repeats across them); arrays of 9 values.
+            "init_layers", (LAYER_SMALL, case(jax.random.key(4), (3, 3, 3, 3))), _no_shared_numbers,
             key="independent-draws", description="no two arrays share their random numbers",
             hint=(
                 "Two arrays that share numbers were drawn from equal keys. Compare the key data "

@@ -813,6 +813,96 @@ def walk_int8_steps_then_cumsum_int32(key, n):
     return jnp.cumsum(jax.lax.scan(step, key, length=n)[1], dtype=jnp.int32)
 
 
+def sample_box_muller(key, n_steps, shape):
+    # Normal samples made from two uniforms of each step's own key: right
+    def one(step_key):
+        u1, u2 = jax.random.uniform(step_key, (2, *shape), minval=1e-7)
+        return jnp.sqrt(-2 * jnp.log(u1)) * jnp.cos(2 * jnp.pi * u2)
+
+    return jax.vmap(one)(jax.random.split(key, n_steps))
+
+
+def walk_sign_of_normal(key, n):
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jnp.sign(jax.random.normal(subkey)).astype(jnp.int32)
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.int32(0)), length=n)[1]
+
+
+def walk_randint_minus_one_to_one(key, n):
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        position = position + jax.random.randint(subkey, (), -1, 2)  # -1, 0 or 1: a step of 0
+        return (key, position), position
+
+    return jax.lax.scan(step, (key, jnp.int32(0)), length=n)[1]
+
+
+def walk_one_extra_step(key, n):
+    # n + 1 steps, each emitting the position before its step; the first (0) dropped: right
+    def step(carry, _):
+        key, position = carry
+        key, subkey = jax.random.split(key)
+        new = position + 2 * jax.random.bernoulli(subkey).astype(jnp.int32) - 1
+        return (key, new), position
+
+    return jax.lax.scan(step, (key, jnp.int32(0)), length=n + 1)[1][1:]
+
+
+def layers_fold_in_sizes(key, sizes):
+    # Keys named after the layer's sizes: layers of equal sizes get equal keys
+    return [
+        (jax.random.normal(jax.random.fold_in(key, 2 * (100 * m + n)), (m, n)),
+         jax.random.normal(jax.random.fold_in(key, 2 * (100 * m + n) + 1), (n,)))
+        for m, n in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+def layers_chained_split(key, sizes):
+    layers = []
+    for m, n in zip(sizes[:-1], sizes[1:]):
+        key, w_key, b_key = jax.random.split(key, 3)
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return layers
+
+
+def layers_fold_in_then_split(key, sizes):
+    # fold_in on `key`, split on each layer's key: one scheme per parent
+    layers = []
+    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w_key, b_key = jax.random.split(jax.random.fold_in(key, i))
+        layers.append((jax.random.normal(w_key, (m, n)), jax.random.normal(b_key, (n,))))
+    return layers
+
+
+def layers_one_draw_sliced(key, sizes):
+    # One draw of (m + 1, n) per layer, split into w and b: independent numbers, one key for two arrays
+    layers = []
+    for layer_key, (m, n) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+        wb = jax.random.normal(layer_key, (m + 1, n))
+        layers.append((wb[:m], wb[m]))
+    return layers
+
+
+def layers_pytorch_shape(key, sizes):
+    keys = jax.random.split(key, 2 * (len(sizes) - 1))
+    pairs = enumerate(zip(sizes[:-1], sizes[1:]))
+    return [(jax.random.normal(keys[2 * i], (n, m)), jax.random.normal(keys[2 * i + 1], (n,))) for i, (m, n) in pairs]
+
+
+def layers_he_scaled(key, sizes):
+    keys = jax.random.split(key, 2 * (len(sizes) - 1))
+    pairs = enumerate(zip(sizes[:-1], sizes[1:]))
+    return [
+        (jax.random.normal(keys[2 * i], (m, n)) * jnp.sqrt(2.0 / m), jax.random.normal(keys[2 * i + 1], (n,)))
+        for i, (m, n) in pairs
+    ]
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -917,6 +1007,16 @@ CASES = [
     right("7.2", walk_fold_in_step_index_then_split),
     wrong("7.2", "carry-dtype", walk_int16_then_cast),
     right("7.2", walk_int8_steps_then_cumsum_int32),
+    right("7.1", sample_box_muller),
+    right("7.2", walk_sign_of_normal),
+    wrong("7.2", "steps-plus-minus-one", walk_randint_minus_one_to_one),
+    right("7.2", walk_one_extra_step),
+    wrong("7.3", "independent-draws", layers_fold_in_sizes),
+    right("7.3", layers_chained_split),
+    right("7.3", layers_fold_in_then_split),
+    wrong("7.3", "key-per-array", layers_one_draw_sliced),
+    wrong("7.3", "shape", layers_pytorch_shape),
+    wrong("7.3", "standard-normal", layers_he_scaled),
 ]
 
 test_known_answer = parametrize(CASES)
