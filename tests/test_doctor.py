@@ -401,3 +401,34 @@ def test_a_small_function_takes_about_two_seconds_or_less():
     start = time.monotonic()
     diagnose(gallery.train_update, (gallery.TrainState(jnp.float32(1.0), jnp.int32(0)), jnp.ones(3)), show=False)
     assert time.monotonic() - start < 6.0  # ~1 s here; generous for a loaded machine
+
+
+# code run with exec() in a bare namespace (no __name__: a notebook tool, a grader) -------
+
+_EXEC_SOURCE = '''
+import jax.numpy as jnp
+LR = 0.1
+LOG = []
+class Cfg:
+    scale = 2.0
+def step(w, g):
+    return w - LR * g
+def logged(x):
+    LOG.append(1)
+    return x * 2
+def scaled(x):
+    return x * Cfg.scale
+def clean(x):
+    return jnp.tanh(x) * 2
+'''
+
+
+@pytest.mark.parametrize("name, kind", [("step", "bakes-global"), ("logged", "writes-outside"),
+                                        ("scaled", "bakes-global"), ("clean", None)])
+def test_code_run_with_exec_is_the_readers(name, kind):
+    namespace: dict = {}
+    exec(compile(_EXEC_SOURCE, "<cell>", "exec"), namespace)
+    args = (jnp.ones(2), jnp.ones(2)) if name == "step" else (jnp.ones(2),)
+    report = diagnose(namespace[name], args, show=False)
+    assert list(report.kinds) == ([kind] if kind else []), report.render()
+    assert namespace["LR"] == 0.1 and namespace["LOG"] == [] and namespace["Cfg"].scale == 2.0

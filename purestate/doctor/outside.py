@@ -18,6 +18,7 @@ fingerprint (``purestate.probes.purity``), the same one ``globals_unchanged`` us
 from __future__ import annotations
 
 import argparse
+import builtins
 import collections
 import contextlib
 import functools
@@ -63,6 +64,10 @@ def has_tracer(fingerprint: Any, depth: int = 0) -> bool:
 
 
 def _is_library(obj: Any) -> bool:
+    if isinstance(obj, types.FunctionType) and not isinstance(obj.__globals__.get("__name__"), str):
+        return False  # code run with exec() in a namespace of its own: the reader's
+    if isinstance(obj, type) and obj.__module__ == "builtins" and getattr(builtins, obj.__name__, None) is not obj:
+        return False  # a class defined by such code (its __module__ falls back to "builtins")
     check = getattr(purity, "_is_library", None)
     if check is not None:
         try:
