@@ -1116,6 +1116,25 @@ def augment_batch_flips_both_axes(key, images):
     return jnp.where(flipped[:, None], reversed_, images) + 0.1 * jax.random.normal(noise_key, images.shape), flipped
 
 
+@partial(jax.jit, static_argnums=1)
+def histogram_jitted_unique_indices(indices, num_bins):
+    # The same false promise inside a jitted function: the probe follows the nested jit
+    return jnp.zeros(num_bins, jnp.int32).at[indices].add(1, unique_indices=True)
+
+
+def histogram_promise_in_bounds(indices, num_bins):
+    # A promise that holds: every index is between 0 and num_bins - 1
+    return jnp.zeros(num_bins, jnp.int32).at[indices].add(1, mode="promise_in_bounds")
+
+
+def augment_batch_split_and_fold_in_meet(key, images):
+    # split(key)[0] for the flips, fold_in(key, 0) for the noise: the same key
+    images = jnp.asarray(images)
+    flipped = jax.random.bernoulli(jax.random.split(key)[0], 0.5, (images.shape[0],))
+    noise = jax.random.normal(jax.random.fold_in(key, 0), images.shape)
+    return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1281,6 +1300,9 @@ CASES = [
     right("5.3", histogram_compare_all_bins),
     right("5.5", augment_batch_take_along_axis),
     wrong("5.5", "flip-and-noise", augment_batch_flips_both_axes),
+    wrong("5.3", "scatter-promises", histogram_jitted_unique_indices),
+    right("5.3", histogram_promise_in_bounds),
+    wrong("5.5", "distinct-keys", augment_batch_split_and_fold_in_meet),
 ]
 
 MULTI_DEVICE_CASES = [
