@@ -740,16 +740,6 @@ def walk_coin_of_055(key, n):
     return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
 
 
-def walk_rademacher(key, n):
-    def body(carry, _):
-        key, position = carry
-        step_key, key = jax.random.split(key)
-        position = position + jax.random.rademacher(step_key, (), dtype=jnp.int32)
-        return (key, position), position
-
-    return jax.lax.scan(body, (key, jnp.int32(0)), None, length=n)[1]
-
-
 def sample_steps_squeezed(key, n_steps, shape):
     # A squeeze "to drop the vmap axis" drops every axis of length 1: one step, or a shape
     # such as (3, 1), loses its axes.
@@ -820,16 +810,6 @@ def sample_box_muller(key, n_steps, shape):
         return jnp.sqrt(-2 * jnp.log(u1)) * jnp.cos(2 * jnp.pi * u2)
 
     return jax.vmap(one)(jax.random.split(key, n_steps))
-
-
-def walk_sign_of_normal(key, n):
-    def step(carry, _):
-        key, position = carry
-        key, subkey = jax.random.split(key)
-        position = position + jnp.sign(jax.random.normal(subkey)).astype(jnp.int32)
-        return (key, position), position
-
-    return jax.lax.scan(step, (key, jnp.int32(0)), length=n)[1]
 
 
 def walk_randint_minus_one_to_one(key, n):
@@ -1000,7 +980,6 @@ CASES = [
     right("7.3", layers_transposed_draw),
     wrong("7.2", "steps-vary", walk_slightly_biased_threshold),
     wrong("7.2", "steps-vary", walk_coin_of_055),
-    right("7.2", walk_rademacher),
     wrong("7.1", "shape", sample_steps_squeezed),
     right("7.1", sample_steps_scan_carries_key),
     wrong("7.2", "one-scheme-per-key", walk_step_from_fold_in_of_carried_parent),
@@ -1008,7 +987,6 @@ CASES = [
     wrong("7.2", "carry-dtype", walk_int16_then_cast),
     right("7.2", walk_int8_steps_then_cumsum_int32),
     right("7.1", sample_box_muller),
-    right("7.2", walk_sign_of_normal),
     wrong("7.2", "steps-plus-minus-one", walk_randint_minus_one_to_one),
     right("7.2", walk_one_extra_step),
     wrong("7.3", "independent-draws", layers_fold_in_sizes),
