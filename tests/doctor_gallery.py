@@ -21,7 +21,7 @@ import random
 import time
 import types
 import warnings
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import equinox as eqx
 import flax.linen as nn
@@ -2823,6 +2823,250 @@ _clean(default_tuple, _V)
 def default_eps(x, eps=1e-8):
     return x / (jnp.linalg.norm(x) + eps)
 _clean(default_eps, _V)
+
+
+
+# (c6) --------------------------------------------------------------------------------
+def ema_py_float_state(state, x):
+    return {"m": 0.9 * state["m"] + 0.1 * x}
+_clean(ema_py_float_state, lambda: ({"m": 0.0}, jnp.float32(1.0)))
+def running_mean(state, x):
+    n = state["n"] + 1
+    return {"n": n, "mean": state["mean"] + (x - state["mean"]) / n}
+_clean(running_mean, lambda: ({"n": 0, "mean": 0.0}, jnp.float32(2.0)))
+_clean(running_mean, lambda: ({"n": 0, "mean": np.zeros(3)}, jnp.ones(3)))
+class St(NamedTuple):
+    w: jax.Array
+    lr: float
+    step: int
+def nt_state_py(s, g):
+    return St(s.w - s.lr * g, s.lr, s.step + 1)
+_clean(nt_state_py, lambda: (St(jnp.ones(2), 0.1, 0), jnp.ones(2)))
+def grow_buffer(buf, x):
+    return jnp.concatenate([buf, x[None]])
+_clean(grow_buffer, lambda: (jnp.zeros((1, 2)), jnp.ones(2)))
+def f64_state(state, x):
+    return state * 0.5 + x
+_clean(f64_state, lambda: (np.zeros(3), jnp.ones(3)))
+def int_state_to_float(state, x):
+    return state + x
+_clean(int_state_to_float, lambda: (jnp.zeros(3, jnp.int32), jnp.ones(3)))
+class Params(NamedTuple):
+    w: jax.Array
+    b: jax.Array
+    def apply(self, x):
+        return x @ self.w + self.b
+pp = Params(jnp.ones((3, 2)), jnp.zeros(2))
+_clean(pp.apply, lambda: (jnp.ones(3),))
+def params_and_key(state, x):
+    params, key = state
+    key, sub = jax.random.split(key)
+    params = params + 0.01 * jax.random.normal(sub, params.shape)
+    return (params, key), jnp.sum(params * x)
+_clean(params_and_key, lambda: ((jnp.ones(3), _K()), jnp.ones(3)))
+def returns_subkey_too(key):
+    key, sub = jax.random.split(key)
+    return jax.random.normal(sub), key, sub
+_clean(returns_subkey_too, lambda: (_K(),))
+def optax_state_py_count(params, grads, opt_state):
+    updates, opt_state = optax.adam(0.1).update(grads, opt_state)
+    return optax.apply_updates(params, updates), opt_state
+_clean(optax_state_py_count, lambda: (jnp.ones(2), jnp.ones(2), optax.adam(0.1).init(jnp.ones(2))))
+def weak_lr_state(state, g):
+    return {"w": state["w"] - state["lr"] * g, "lr": state["lr"] * 0.99}
+_clean(weak_lr_state, lambda: ({"w": jnp.ones(2), "lr": 0.1}, jnp.ones(2)))
+def bool_state(state, x):
+    return {"done": state["done"] | (x.sum() > 10), "x": x}
+_clean(bool_state, lambda: ({"done": False, "x": jnp.zeros(2)}, jnp.ones(2)))
+def env_step_int(state, action):
+    return {"t": state["t"] + 1, "pos": state["pos"] + action}, -jnp.abs(state["pos"])
+_clean(env_step_int, lambda: ({"t": 0, "pos": 0.0}, 1.0))
+def key_in_list_state(state):
+    key, x = state
+    key, sub = jax.random.split(key)
+    return [key, x + jax.random.normal(sub, x.shape)]
+_clean(key_in_list_state, lambda: ([_K(), jnp.zeros(2)],))
+def counter_t_state(t, x):
+    return t + 1, x * 0.5
+_clean(counter_t_state, lambda: (0, jnp.ones(2)))
+def step_int_returned(params, step):
+    return params * 0.9, step + 1
+_clean(step_int_returned, lambda: (jnp.ones(2), 0))
+
+
+# (c7) --------------------------------------------------------------------------------
+_clean(lambda x: x * 2, _V)
+def no_args():
+    return jnp.zeros(3)
+_clean(no_args, lambda: ())
+def device_put_fn(x):
+    return jax.device_put(x) * 2
+_clean(device_put_fn, _V)
+def bur(x):
+    return jax.block_until_ready(jnp.sin(x))
+_clean(bur, _V)
+@dataclasses.dataclass
+class Layer:
+    w: jax.Array
+    b: jax.Array
+    def __call__(self, x):
+        return x @ self.w + self.b
+    def loss(self, x, y):
+        return jnp.mean((self(x) - y) ** 2)
+lay = Layer(jnp.ones((3, 2)), jnp.zeros(2))
+_clean(lay.loss, lambda: (jnp.ones((2, 3)), jnp.zeros((2, 2))))
+_clean(lay, lambda: (jnp.ones(3),))
+@dataclasses.dataclass(frozen=True)
+class Opt:
+    lr: float
+    momentum: float
+    def init(self, params):
+        return jax.tree.map(jnp.zeros_like, params)
+    def update(self, params, vel, grads):
+        vel = jax.tree.map(lambda v, g: self.momentum * v + g, vel, grads)
+        return jax.tree.map(lambda p, v: p - self.lr * v, params, vel), vel
+o = Opt(0.1, 0.9)
+_clean(o.update, lambda: ({"w": jnp.ones(2)}, {"w": jnp.zeros(2)}, {"w": jnp.ones(2)}))
+_clean(o.init, lambda: ({"w": jnp.ones(2)},))
+_clean(jax.jit(o.update), lambda: ({"w": jnp.ones(2)}, {"w": jnp.zeros(2)}, {"w": jnp.ones(2)}))
+class Model_c7(NamedTuple):
+    w: jax.Array
+    act: Callable = jnp.tanh
+def nt_with_fn(m, x):
+    return m.act(x @ m.w)
+_clean(nt_with_fn, lambda: (Model_c7(jnp.eye(3)), jnp.ones(3)))
+def make_model(key, sizes):
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [(jax.random.normal(k, (a, b)) * 0.1, jnp.zeros(b)) for k, a, b in zip(keys, sizes[:-1], sizes[1:])]
+def forward(params, x):
+    *hidden, (wl, bl) = params
+    for w, b in hidden:
+        x = jax.nn.relu(x @ w + b)
+    return x @ wl + bl
+_clean(forward, lambda: (make_model(jax.random.key(0), [3, 5, 5, 1]), jnp.ones((4, 3))))
+def loss_fn(params, batch):
+    x, y = batch
+    return jnp.mean((forward(params, x) - y) ** 2)
+@jax.jit
+def update(params, batch, lr=0.01):
+    grads = jax.grad(loss_fn)(params, batch)
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+_clean(update, lambda: (make_model(jax.random.key(0), [3, 5, 1]), (jnp.ones((4, 3)), jnp.zeros((4, 1)))))
+def train_epoch(params, xs, ys, batch_size):
+    n = xs.shape[0] // batch_size
+    for i in range(n):
+        sl = slice(i * batch_size, (i + 1) * batch_size)
+        params = update(params, (xs[sl], ys[sl]))
+    return params
+_clean(train_epoch, lambda: (make_model(jax.random.key(0), [3, 5, 1]), jnp.ones((8, 3)), jnp.zeros((8, 1)), 4))
+def train_scan(params, xs, ys):
+    def body(p, b):
+        return update(p, b), loss_fn(p, b)
+    return lax.scan(body, params, (xs, ys))
+_clean(train_scan, lambda: (make_model(jax.random.key(0), [3, 5, 1]), jnp.ones((2, 4, 3)), jnp.zeros((2, 4, 1))))
+def predict_batched(params, xs):
+    return jax.vmap(forward, in_axes=(None, 0))(params, xs)
+_clean(predict_batched, lambda: (make_model(jax.random.key(0), [3, 5, 1]), jnp.ones((2, 4, 3))))
+def with_kwargs_default(params, x, *, temperature=1.0):
+    return jax.nn.softmax(forward(params, x) / temperature)
+_clean(with_kwargs_default, lambda: (make_model(jax.random.key(0), [3, 2]), jnp.ones(3)))
+def ensemble(params_stack, x):
+    return jax.vmap(forward, in_axes=(0, None))(params_stack, x).mean(0)
+_clean(ensemble, lambda: (jax.tree.map(lambda *a: jnp.stack(a), *[make_model(jax.random.key(i), [3, 2]) for i in range(3)]), jnp.ones(3)))
+def tree_reduce_sum(t):
+    return jax.tree_util.tree_reduce(lambda a, b: a + jnp.sum(b), t, 0.0)
+_clean(tree_reduce_sum, lambda: ({"a": jnp.ones(2), "b": [jnp.ones(3)]},))
+def scan_dropout(key, xs, rate):
+    keys = jax.random.split(key, xs.shape[0])
+    def body(c, kx):
+        k, x = kx
+        keep = jax.random.bernoulli(k, 1 - rate, x.shape)
+        return c, jnp.where(keep, x / (1 - rate), 0)
+    return lax.scan(body, None, (keys, xs))[1]
+_clean(scan_dropout, lambda: (_K(), jnp.ones((3, 2)), 0.5))
+def gumbel_softmax(key, logits, tau):
+    g = -jnp.log(-jnp.log(jax.random.uniform(key, logits.shape, minval=1e-6, maxval=1.0)))
+    return jax.nn.softmax((logits + g) / tau)
+_clean(gumbel_softmax, lambda: (_K(), jnp.zeros(4), 0.5))
+def noisy_sgd_step(params, grads, key, lr, sigma):
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(key, len(leaves))
+    noise = jax.tree.unflatten(tree, [jax.random.normal(k, l.shape) for k, l in zip(keys, leaves)])
+    return jax.tree.map(lambda p, g, n: p - lr * g + sigma * n, params, grads, noise)
+_clean(noisy_sgd_step, lambda: ({"a": jnp.ones(2), "b": jnp.ones(3)}, {"a": jnp.ones(2), "b": jnp.ones(3)}, _K(), 0.1, 0.01))
+
+
+# (c8) --------------------------------------------------------------------------------
+_R = lambda n, off=0.0, s=1: (jax.random.normal(jax.random.key(s), (n,)) + off,)
+def var_naive(x):
+    return jnp.mean(x ** 2) - jnp.mean(x) ** 2
+_clean(var_naive, lambda: _R(10000, 100.0), lambda: _R(100000, 10.0))
+def sum_diff(x):
+    return jnp.sum(x * 1.0001) - jnp.sum(x)
+_clean(sum_diff, lambda: _R(100000))
+def lse_manual(x):
+    return jnp.log(jnp.sum(jnp.exp(x)))
+_clean(lse_manual, lambda: _R(100000))
+def softmax_manual(x):
+    e = jnp.exp(x - x.max())
+    return e / e.sum()
+_clean(softmax_manual, lambda: _R(100000))
+def mse_big(w, x, y):
+    return jnp.mean((x @ w - y) ** 2)
+_clean(mse_big, lambda: (jax.random.normal(jax.random.key(1), (256,)), jax.random.normal(jax.random.key(2), (512, 256)), jax.random.normal(jax.random.key(3), (512,))))
+_clean(jax.grad(mse_big), lambda: (jax.random.normal(jax.random.key(1), (256,)), jax.random.normal(jax.random.key(2), (512, 256)), jax.random.normal(jax.random.key(3), (512,))))
+def layernorm_big(x):
+    m = x.mean(-1, keepdims=True)
+    v = ((x - m) ** 2).mean(-1, keepdims=True)
+    return (x - m) / jnp.sqrt(v + 1e-5)
+_clean(layernorm_big, lambda: (jax.random.normal(jax.random.key(1), (64, 512)) * 0.001 + 5.0,))
+def tanh_mlp(ws, x):
+    for w in ws:
+        x = jnp.tanh(x @ w)
+    return x
+_clean(tanh_mlp, lambda: ([jax.random.normal(jax.random.key(i), (128, 128)) / 11 for i in range(6)], jax.random.normal(jax.random.key(9), (32, 128))))
+def cosine_sim(a, b):
+    return (a @ b) / (jnp.linalg.norm(a) * jnp.linalg.norm(b))
+_clean(cosine_sim, lambda: (jnp.ones(1000), jnp.ones(1000) + 1e-4 * jax.random.normal(jax.random.key(0), (1000,))))
+def one_minus_cos(a, b):
+    return 1 - (a @ b) / (jnp.linalg.norm(a) * jnp.linalg.norm(b))
+_clean(one_minus_cos, lambda: (jnp.ones(1000), jnp.ones(1000) + 1e-3 * jax.random.normal(jax.random.key(0), (1000,))))
+def grad_norm_nn(ws, x):
+    g = jax.grad(lambda ws: jnp.sum(tanh_mlp(ws, x) ** 2))(ws)
+    return jnp.sqrt(sum(jnp.sum(t ** 2) for t in g))
+_clean(grad_norm_nn, lambda: ([jax.random.normal(jax.random.key(i), (64, 64)) / 8 for i in range(4)], jax.random.normal(jax.random.key(9), (16, 64))))
+def rnn_long(w, xs):
+    def body(h, x):
+        h = jnp.tanh(w @ h + x)
+        return h, h
+    return jax.lax.scan(body, jnp.zeros(32), xs)[1]
+_clean(rnn_long, lambda: (jax.random.normal(jax.random.key(1), (32, 32)) / 4, jax.random.normal(jax.random.key(2), (200, 32))))
+def adam_many_steps(p, g):
+    opt = __import__("optax").adam(1e-2)
+    s = opt.init(p)
+    def body(c, _):
+        p, s = c
+        u, s = opt.update(g * p, s)
+        return (p + u, s), None
+    return jax.lax.scan(body, (p, s), None, length=100)[0][0]
+_clean(adam_many_steps, lambda: (jax.random.normal(jax.random.key(1), (100,)), jax.random.normal(jax.random.key(2), (100,))))
+
+
+# (c9) --------------------------------------------------------------------------------
+_R = lambda n, off=0.0, s=1: (jax.random.normal(jax.random.key(s), (n,)) + off,)
+@jax.jit
+def var_naive_j(x):
+    return jnp.mean(x ** 2) - jnp.mean(x) ** 2
+_clean(var_naive_j, lambda: _R(10000, 100.0), lambda: _R(100000, 10.0))
+def _vn(x):
+    return jnp.mean(x ** 2) - jnp.mean(x) ** 2
+_vnj = jax.jit(_vn)
+def calls_jitted_var(x):
+    return _vnj(x) * 2
+_clean(calls_jitted_var, lambda: _R(10000, 100.0))
+def std_big(x, w):
+    return jnp.std(x @ w)
+_clean(std_big, lambda: (jax.random.normal(jax.random.key(1), (500, 300)) + 50, jax.random.normal(jax.random.key(2), (300,))))
 
 
 
