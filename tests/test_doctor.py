@@ -432,3 +432,39 @@ def test_code_run_with_exec_is_the_readers(name, kind):
     report = diagnose(namespace[name], args, show=False)
     assert list(report.kinds) == ([kind] if kind else []), report.render()
     assert namespace["LR"] == 0.1 and namespace["LOG"] == [] and namespace["Cfg"].scale == 2.0
+
+
+# clean functions examined with keyword arguments -----------------------------------------
+
+
+def _kw_step(params, x, *, lr=0.1):
+    return params - lr * x
+
+
+def _kw_draw(x, key):
+    k1, k2 = jax.random.split(key)
+    return x + jax.random.normal(k1, x.shape), k2
+
+
+def _kw_warmup(x, step=0, warmup=10):
+    return x * jnp.minimum(1.0, step / warmup)
+
+
+def _kw_dropout(x, key=None, rate=0.5, train=True):
+    if not train or key is None:
+        return x
+    keep = jax.random.bernoulli(key, 1 - rate, x.shape)
+    return jnp.where(keep, x / (1 - rate), 0.0)
+
+
+@pytest.mark.parametrize("fn, args, kwargs", [
+    (_kw_step, (jnp.ones(3), jnp.ones(3)), {"lr": 0.2}),
+    (_kw_draw, (jnp.ones(3),), {"key": jax.random.key(0)}),
+    (jax.jit(jnp.tile, static_argnames="reps"), (jnp.ones(3),), {"reps": 3}),
+    (_kw_warmup, (jnp.ones(3),), {"step": 3, "warmup": 5}),
+    (_kw_dropout, (jnp.ones(3),), {"key": jax.random.key(1), "rate": 0.25}),
+    (_kw_dropout, (jnp.ones(3),), {"train": False}),
+], ids=["lr", "key", "static-reps", "step", "dropout", "eval"])
+def test_clean_function_with_keyword_arguments_is_silent(fn, args, kwargs):
+    report = diagnose(fn, args, kwargs, show=False)
+    assert report.findings == (), report.render()
