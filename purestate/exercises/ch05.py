@@ -547,6 +547,27 @@ def mapped_sum_sizes(fn: Callable[..., Any], *args: Any) -> list[int]:
     return sizes
 
 
+def mapped_input_sizes(fn: Callable[..., Any], *args: Any) -> list[int]:
+    """The sizes of the per-device inputs of every ``shard_map`` (or ``pmap``) of ``fn``.
+
+    A device that gets its own part of ``x`` starts from ``x.size / n`` numbers; a program that
+    sums the parts before the map (``x.reshape(n, -1).sum(1)``) hands each device one.
+    """
+    closed = jax.make_jaxpr(fn)(*args)
+    sizes: list[int] = []
+
+    def visit(jaxpr: Any) -> None:
+        for eqn in jaxpr.eqns:
+            mapped = eqn.primitive.name in ("shard_map", "xla_pmap")
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                if mapped:
+                    sizes.extend(int(np.prod(getattr(v.aval, "shape", ()))) for v in sub.invars)
+                visit(sub)
+
+    visit(closed.jaxpr)
+    return sizes
+
+
 def _sums_own_part(answer: probes.Answer) -> None:
     devices = jax.local_device_count()
     x, = DEVICE_SUM_CASES[0]()
@@ -559,6 +580,13 @@ def _sums_own_part(answer: probes.Answer) -> None:
             f"inside the shard_map (or pmap), a device sums {max(sizes)} numbers; x has {x.size} "
             f"numbers over {devices} devices, {own} each: every device got all of x (in_specs=P(), "
             "or x copied to every device) and summed it, instead of its own part"
+        )
+    inputs = answer.call_transformed("jax.make_jaxpr(device_sum)", mapped_input_sizes, answer.device_sum, x)
+    if inputs and max(inputs) < own:
+        raise probes.ProbeFailure(
+            f"the shard_map (or pmap) hands each device at most {max(inputs)} number(s); x has "
+            f"{x.size} numbers over {devices} devices, {own} each: the parts were summed before the "
+            "map, so the devices only add up the totals, and no device sums its own part"
         )
 
 register(Exercise(

@@ -1135,6 +1135,29 @@ def augment_batch_split_and_fold_in_meet(key, images):
     return jnp.where(flipped[:, None], images[:, ::-1], images) + 0.1 * noise, flipped
 
 
+def device_sum_presummed(x):
+    # Each part summed before the map (on the default device): the pmap only adds up n totals
+    n = jax.local_device_count()
+    partials = jnp.asarray(x).reshape(n, -1).sum(axis=1)
+    return jax.pmap(lambda s: jax.lax.psum(s, "i"), axis_name="i")(partials)[0]
+
+
+def device_sum_presummed_shard_map(x):
+    partials = jnp.asarray(x).reshape(jax.local_device_count(), -1).sum(axis=1)
+    return jax.shard_map(
+        lambda s: jax.lax.psum(s[0], "d"), mesh=_auto_mesh(), in_specs=P("d"), out_specs=P()
+    )(partials)
+
+
+def device_sum_mean_times_part_size(x):
+    # The mean of the device's part times its size is the part's sum: right
+    x = jnp.asarray(x)
+    k = x.shape[0] // jax.local_device_count()
+    return jax.shard_map(
+        lambda s: jax.lax.psum(jnp.mean(s) * k, "d"), mesh=_auto_mesh(), in_specs=P("d"), out_specs=P()
+    )(x)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1303,9 +1326,12 @@ CASES = [
     wrong("5.3", "scatter-promises", histogram_jitted_unique_indices),
     right("5.3", histogram_promise_in_bounds),
     wrong("5.5", "distinct-keys", augment_batch_split_and_fold_in_meet),
+    right("5.4", device_sum_mean_times_part_size),
 ]
 
 MULTI_DEVICE_CASES = [
+    wrong("5.4", "sums-own-part", device_sum_presummed),
+    wrong("5.4", "sums-own-part", device_sum_presummed_shard_map),
     wrong("5.4", "matches-reference", device_sum_replicated),
     wrong("5.4", "matches-reference", device_sum_pmean),
     wrong("5.4", "matches-reference", device_sum_no_psum),
