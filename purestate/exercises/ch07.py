@@ -653,8 +653,10 @@ register(Exercise(
             key="varies-with-key", description="a different key gives different layers",
             hint="Derive every key from the argument `key`, never from a global or a fixed seed.",
         ),
+        # Sizes no earlier probe used: a cache keyed by the sizes, filled by earlier calls, would
+        # otherwise look unchanged.
         probes.globals_unchanged(
-            "init_layers", (LAYER_SMALL,),
+            "init_layers", (case(jax.random.key(6), (3, 2, 4)),),
             hint="Keep no key or array outside the function: the layers leave as the return value.",
         ),
         probes.no_leaked_tracers(

@@ -883,6 +883,15 @@ def layers_he_scaled(key, sizes):
     ]
 
 
+def layers_cache_by_sizes(key, sizes, _built={}):
+    # A record of the layer counts by sizes, in a default argument: state outside the function
+    keys = jax.random.split(key, 2 * (len(sizes) - 1))
+    pairs = enumerate(zip(sizes[:-1], sizes[1:]))
+    layers = [(jax.random.normal(keys[2 * i], (m, n)), jax.random.normal(keys[2 * i + 1], (n,))) for i, (m, n) in pairs]
+    _built[sizes] = len(layers)
+    return layers
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -995,6 +1004,7 @@ CASES = [
     wrong("7.3", "key-per-array", layers_one_draw_sliced),
     wrong("7.3", "shape", layers_pytorch_shape),
     wrong("7.3", "standard-normal", layers_he_scaled),
+    wrong("7.3", "globals-unchanged", layers_cache_by_sizes),
 ]
 
 test_known_answer = parametrize(CASES)
