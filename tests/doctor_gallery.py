@@ -3070,6 +3070,38 @@ _clean(std_big, lambda: (jax.random.normal(jax.random.key(1), (500, 300)) + 50, 
 
 
 
+# (c14: results that hold functions) --------------------------------------------------
+def value_and_closure(x):
+    return x * 2, lambda v: v * x
+_clean(value_and_closure, _V)
+def value_and_partial(x):
+    return x * 2, functools.partial(jnp.multiply, 2.0)
+_clean(value_and_partial, _V)
+def dict_with_fn(x):
+    return {"y": x * 2, "act": jnp.tanh}
+_clean(dict_with_fn, _V)
+def make_loss(x, y):
+    def loss(w):
+        return jnp.mean((x * w - y) ** 2)
+    return loss
+_clean(make_loss, lambda: (jnp.ones(3), jnp.zeros(3)))
+def make_init_apply(n):
+    def init(key):
+        return jax.random.normal(key, (n,))
+    def apply(w, x):
+        return w * x
+    return init, apply
+_clean(make_init_apply, lambda: (3,))
+def unravel_returned(p):
+    flat, unravel = jax.flatten_util.ravel_pytree(p)
+    return flat * 2, unravel
+_clean(unravel_returned, lambda: ({"a": jnp.ones(2)},))
+def linearize_fn(x):
+    return jax.linearize(jnp.sin, x)
+_clean(linearize_fn, _V)
+
+
+
 BUGGY = [
     ("mutates-input", normalize_inplace, lambda: (np.array([1.0, 2.0, 4.0]),)),
     ("mutates-input", add_sample, lambda: ([jnp.ones(2)], jnp.zeros(2))),
