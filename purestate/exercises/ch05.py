@@ -94,8 +94,10 @@ register(Exercise(
             ),
         ),
         probes.inputs_unchanged("count_above", COUNT_ABOVE_CASES),
+        # Plus a threshold and a shape no earlier probe used: a record keyed by the arguments,
+        # filled by the earlier calls, would otherwise look unchanged.
         probes.globals_unchanged(
-            "count_above", COUNT_ABOVE_CASES[:2],
+            "count_above", (*COUNT_ABOVE_CASES[:2], case(np.array([2.0, 7.0, 3.0, 4.0, -1.0, 3.5], np.float32), 3.5)),
             hint=(
                 "A counter outside the function runs once per trace under vmap, not once per "
                 "example: return what you count instead."
@@ -337,7 +339,9 @@ register(Exercise(
             hint="xs may be a NumPy array: multiply into a new array, never into xs itself.",
         ),
         # A log of keys or calls kept in a global passes every probe above: none reads it.
-        probes.globals_unchanged("batch_dropout", DROPOUT_SMALL_CASES),
+        # Plus a rate and a key no earlier probe used (a record keyed by them looks unchanged
+        # otherwise); the same shape, so nothing new to compile.
+        probes.globals_unchanged("batch_dropout", (*DROPOUT_SMALL_CASES, _dropout_case(8, 0.375, _DROPOUT_EDGE_SHAPE))),
     ),
     hints=(
         (
@@ -999,8 +1003,10 @@ register(Exercise(
                 "derive the flip keys and the noise keys by one scheme."
             ),
         ),
+        # Plus a key no earlier call used (a record keyed by the key looks unchanged otherwise);
+        # the same shape, so nothing new to compile.
         probes.globals_unchanged(
-            "augment_batch", AUGMENT_SMALL_CASES,
+            "augment_batch", (*AUGMENT_SMALL_CASES, _augment_case(5)),
             hint=(
                 "A list appended to inside a vmapped function gets one entry per trace, not one per "
                 "example: return the flip decisions instead."

@@ -165,7 +165,7 @@ def _stats_state_width(answer: Answer) -> None:
 
 def _stats_side_effects(answer: Answer) -> list[Probe]:
     return [
-        probes.globals_unchanged("stats_init", (case((3,)),)),
+        probes.globals_unchanged("stats_init", (case((5,)),)),  # a shape no earlier probe used
         probes.globals_unchanged("stats_update", (lambda: (_stats_state(answer), _VECTORS[0]),)),
         probes.globals_unchanged("stats_result", (lambda: (_stats_state(answer, 2),),)),
     ]
@@ -296,7 +296,11 @@ _OTHER_PARTICLES = (
 
 # For the globals probe: values no earlier probe passed (same shapes, so nothing new to
 # compile), so that a cache keyed by the arguments, filled by earlier calls, still changes.
-_FRESH_PARTICLES = ((np.array([0.5, -1.5, 4.0], np.float32), np.array([-2.0, 0.75, 1.0], np.float32), 0.75),)
+_FRESH_PARTICLES = (
+    (np.array([0.5, -1.5, 4.0], np.float32), np.array([-2.0, 0.75, 1.0], np.float32), 0.75),
+    # A shape and a dt no earlier probe used: a record keyed by them looks unchanged otherwise.
+    (np.array([0.5, -1.5, 4.0, 2.0], np.float32), np.array([-2.0, 0.75, 1.0, 0.5], np.float32), 0.625),
+)
 
 
 def _particle(answer: Answer, position: Any, velocity: Any) -> Any:
@@ -538,7 +542,7 @@ register(Exercise(
             "globals-unchanged",
             "meter_init and meter_update change no global, attribute or closed-over variable",
             [
-                lambda answer: probes.globals_unchanged("meter_init", (case((3,)),)),
+                lambda answer: probes.globals_unchanged("meter_init", (case((5,)),)),  # a fresh shape
                 lambda answer: probes.globals_unchanged("meter_update", (lambda: (_meter_state(answer, 1), _LEVELS[1]),)),
             ],
             hint="Keep nothing outside the meter: no global counter, no history.",

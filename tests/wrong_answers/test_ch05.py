@@ -1158,6 +1158,18 @@ def device_sum_mean_times_part_size(x):
     )(x)
 
 
+def count_above_thresholds_seen(x, threshold, _seen=set()):
+    # A record of the thresholds asked for, in a default argument: a change outside the function
+    _seen.add(float(threshold))
+    return jnp.sum(x > threshold)
+
+
+def batch_dropout_rates_seen(key, xs, rate, _seen=set()):
+    _seen.add(rate)  # a record of the rates used, kept between calls
+    keep = jax.random.bernoulli(key, 1 - rate, jnp.shape(xs))
+    return jnp.where(keep, xs / (1 - rate), 0.0)
+
+
 CASES = [
     wrong("5.1", "vmap-matches-loop", count_above_python_counter),
     wrong("5.1", "vmap-matches-loop", count_above_int),
@@ -1327,6 +1339,8 @@ CASES = [
     right("5.3", histogram_promise_in_bounds),
     wrong("5.5", "distinct-keys", augment_batch_split_and_fold_in_meet),
     right("5.4", device_sum_mean_times_part_size),
+    wrong("5.1", "globals-unchanged", count_above_thresholds_seen),
+    wrong("5.2", "globals-unchanged", batch_dropout_rates_seen),
 ]
 
 MULTI_DEVICE_CASES = [

@@ -863,6 +863,21 @@ def numpy_welford_init(shape):
     return Welford(np.zeros((), np.int32), np.zeros(shape), np.zeros(shape))
 
 
+def shapes_seen_init(shape, _seen=set()):
+    _seen.add(tuple(shape))  # a record of the shapes asked for, kept between calls
+    return welford_init(shape)
+
+
+def shape_logging_step(p, dt, _shapes=set()):
+    _shapes.add(jnp.shape(p.position))  # a record of the particle shapes seen
+    return FrozenParticle(position=p.position + dt * p.velocity, velocity=p.velocity)
+
+
+def shapes_seen_meter_init(shape, _seen=set()):
+    _seen.add(tuple(shape))
+    return tuple_meter_init(shape)
+
+
 CASES = [
     right("6.1", welford_init, welford_update, welford_result),
     wrong("6.1", "large-mean", sums_init, sums_update, sums_result),
@@ -954,6 +969,9 @@ CASES = [
     wrong("6.1", "state-size", big_buffer_init, buffer_update, buffer_result),
     wrong("6.1", "state-width", int16_count_init, welford_update, welford_result),
     right("6.1", numpy_welford_init, welford_update, welford_result),
+    wrong("6.1", "globals-unchanged", shapes_seen_init, welford_update, welford_result),
+    wrong("6.2", "globals-unchanged", FrozenParticle, shape_logging_step),
+    wrong("6.3", "globals-unchanged", shapes_seen_meter_init, tuple_meter_update),
 ]
 
 test_known_answer = parametrize(CASES)
