@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from purestate import guard
+from purestate import guard, settings
 
 # Per probe. A right answer compiles in well under a second; the margin is for a loaded
 # machine (a test suite on two busy cores), where a tighter limit rejects right answers.
@@ -356,11 +356,9 @@ def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
     capture = _Capture()
 
     def target() -> None:
-        from purestate.probes.purity import jax_settings, put_jax_settings_back
-
         ident = threading.get_ident()
         _captures[ident] = capture
-        settings = jax_settings()  # `jax.config.update` in the reader's code is undone below
+        saved_settings = settings.snapshot(settings.JAX_SETTINGS)  # the reader's `jax.config.update`s are undone below
         try:
             # Full float32 matmuls for the reader's code and the references alike: on a GPU the
             # default may be TF32, whose rounding is far above the probes' tolerances.
@@ -369,7 +367,7 @@ def run_with_time_limit(fn: Callable[[], Any], seconds: float) -> Any:
         except BaseException as error:  # handed to the caller's thread below
             box["error"] = error
         finally:
-            put_jax_settings_back(settings)
+            settings.put_back(saved_settings)
             if _captures.get(ident) is capture:
                 del _captures[ident]
 

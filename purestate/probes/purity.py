@@ -20,6 +20,7 @@ import jax
 import jax.extend
 import numpy as np
 
+from purestate import settings
 from purestate.compare import changed, is_key_array, is_ref, short, snapshot
 from purestate.probes.core import Answer, Case, Probe, _fail, _param_name, signature_text
 
@@ -140,16 +141,16 @@ def globals_unchanged(
     ``jax.jit``-wrapped function or a callable object passed as the answer is looked through.
     Modules and the libraries' own objects (``jax.jit`` caches included) are not looked into;
     a few global JAX settings are (``jax.config.update`` of x64 or the matmul precision changes
-    every later computation of the session): see ``_JAX_SETTINGS``.
+    every later computation of the session): see ``purestate.settings.JAX_SETTINGS``.
     """
 
     def run(answer: Answer) -> None:
         fn = getattr(answer, name)
         for make in cases:
             args = make()
-            before = {**hidden_state(fn, name), **_labelled(jax_settings())}
+            before = {**hidden_state(fn, name), **_labelled(settings.snapshot(settings.JAX_SETTINGS))}
             answer.call(name, *args)
-            after = {**hidden_state(fn, name), **_labelled(jax_settings())}
+            after = {**hidden_state(fn, name), **_labelled(settings.snapshot(settings.JAX_SETTINGS))}
             label = first_change(before, after)
             if label:
                 _fail(
@@ -160,56 +161,8 @@ def globals_unchanged(
     return Probe(key, description or f"{name} changes no global or closed-over variable", run, hint)
 
 
-# JAX settings that `jax.config.update` changes for the whole process: x64 inside a function
-# ("sums in double precision") changes every later computation of the session. The runner
-# puts them back after each probe (``run_with_time_limit``), so that a change made in one
-# probe shows in the next one's before-and-after comparison, and the session keeps its own.
-_JAX_SETTINGS = (
-    "jax_enable_x64",
-    "jax_default_matmul_precision",
-    "jax_numpy_rank_promotion",
-    "jax_numpy_dtype_promotion",
-    "jax_default_prng_impl",
-    "jax_debug_nans",
-    "jax_debug_infs",
-    "jax_disable_jit",
-    "jax_enable_checks",
-    "jax_debug_key_reuse",
-)
-
-
-def jax_settings() -> dict[str, Any]:
-    """The global values of ``_JAX_SETTINGS`` (those this JAX has), by name: not those of a
-    context entered in this thread (the probes run under ``default_matmul_precision``)."""
-    try:
-        holders = jax.config._value_holders
-        return {
-            name: holders[name].get_global()
-            for name in _JAX_SETTINGS
-            if name in holders and hasattr(holders[name], "get_global")
-        }
-    except Exception:
-        pass
-    try:
-        values = jax.config.values
-    except Exception:
-        return {}
-    return {name: values[name] for name in _JAX_SETTINGS if name in values}
-
-
-def put_jax_settings_back(saved: dict[str, Any]) -> None:
-    """Undo ``jax.config.update`` calls made since ``saved = jax_settings()``."""
-    now = jax_settings()
-    for name, value in saved.items():
-        if name in now and now[name] != value:
-            try:
-                jax.config.update(name, value)
-            except Exception:
-                continue
-
-
-def _labelled(settings: dict[str, Any]) -> dict[str, Any]:
-    return {f"the JAX setting `{name}` (jax.config.update)": value for name, value in settings.items()}
+def _labelled(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"the JAX setting `{name}` (jax.config.update)": value for name, value in values.items()}
 
 
 _MISSING = ("<missing>",)
