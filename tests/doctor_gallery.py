@@ -3102,6 +3102,54 @@ _clean(linearize_fn, _V)
 
 
 
+# (c15: Equinox layers) ------------------------------------------------------------
+bn_model, bn_state = eqx.nn.make_with_state(eqx.nn.BatchNorm)(3, axis_name="batch", mode="batch")
+def eqx_bn(model, state, xs):
+    ys, state = jax.vmap(model, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(xs, state)
+    return ys, state
+_clean(eqx_bn, lambda: (bn_model, bn_state, jnp.arange(6.0).reshape(2, 3)))
+def eqx_conv(m, x):
+    return m(x)
+_clean(eqx_conv, lambda: (eqx.nn.Conv2d(1, 2, 3, key=jax.random.key(0)), jnp.ones((1, 5, 5))))
+_clean(eqx_conv, lambda: (eqx.nn.LayerNorm(4), jnp.arange(4.0)))
+def gru_scan(cell, xs):
+    def body(h, x):
+        h = cell(x, h)
+        return h, h
+    return jax.lax.scan(body, jnp.zeros(cell.hidden_size), xs)
+_clean(gru_scan, lambda: (eqx.nn.GRUCell(3, 4, key=jax.random.key(1)), jnp.ones((5, 3))))
+def mha(m, x):
+    return m(x, x, x)
+_clean(mha, lambda: (eqx.nn.MultiheadAttention(2, 4, key=jax.random.key(2)), jnp.ones((3, 4))))
+def tree_at_scale(m):
+    return eqx.tree_at(lambda mm: mm.weight, m, m.weight * 2)
+_clean(tree_at_scale, lambda: (eqx.nn.Linear(3, 2, key=jax.random.key(3)),))
+def partition_combine(m, x):
+    params, static = eqx.partition(m, eqx.is_array)
+    return eqx.combine(params, static)(x)
+_clean(partition_combine, lambda: (eqx.nn.Linear(3, 2, key=jax.random.key(3)), jnp.ones(3)))
+def dropout_inference(key, x):
+    d = eqx.nn.Dropout(0.5, inference=False)
+    return d(x, key=key), eqx.nn.Dropout(0.5, inference=True)(x)
+_clean(dropout_inference, lambda: (_K(), jnp.ones(4)))
+def eqx_mlp_grad(m, x, y):
+    return eqx.filter_grad(lambda mm: jnp.mean((jax.vmap(mm)(x) - y) ** 2))(m)
+_clean(eqx_mlp_grad, lambda: (eqx.nn.MLP(3, 1, 4, 2, key=jax.random.key(4)), jnp.ones((5, 3)), jnp.zeros((5, 1))))
+def eqx_embed(m, ids):
+    return jax.vmap(m)(ids)
+_clean(eqx_embed, lambda: (eqx.nn.Embedding(10, 4, key=jax.random.key(5)), jnp.array([1, 2, 3])))
+
+
+
+
+def count_weak_state(state, x):
+    """A counter made with jnp.array(0) is weakly typed: new values keep it so."""
+    return {"count": state["count"] + 1, "total": state["total"] + x.sum()}, x * 2
+
+
+_clean(count_weak_state, lambda: ({"count": jnp.array(0), "total": jnp.array(0.0)}, jnp.ones(3)))
+
+
 BUGGY = [
     ("mutates-input", normalize_inplace, lambda: (np.array([1.0, 2.0, 4.0]),)),
     ("mutates-input", add_sample, lambda: ([jnp.ones(2)], jnp.zeros(2))),

@@ -83,6 +83,10 @@ def perturbed(call: Call, scalars_static: bool) -> Call:
 def _new_values(array: Any) -> Any:
     module = jnp if isinstance(array, jax.Array) else np
     dtype = array.dtype
+    if getattr(array, "weak_type", False) and dtype != np.bool_:
+        # (a weakly typed array, jnp.array(0) in a library's state, stays weakly typed: a
+        # strongly typed int32 in its place is another signature, and jax.jit traces again)
+        return array + 1 if np.issubdtype(dtype, np.integer) else array * 1.5 + 0.5
     if dtype == np.bool_:
         out = module.logical_not(array)
     elif np.issubdtype(dtype, np.integer):
