@@ -237,8 +237,10 @@ register(Exercise(
             hint="Derive every key from the argument `key`, never from a global or a fixed seed.",
         ),
         probes.jit_matches_eager("sample_steps", (SAMPLE_TINY,), static_argnums=SAMPLE_STATIC),
+        # Plus a step count no earlier probe used: a record keyed by n_steps (or by the key),
+        # filled by the earlier calls, would otherwise look unchanged.
         probes.globals_unchanged(
-            "sample_steps", (SAMPLE_TINY,),
+            "sample_steps", (SAMPLE_TINY, case(jax.random.key(9), 5, ())),
             hint="Keep no key or sample outside the function: what it computes leaves as the return value.",
         ),
         probes.no_leaked_tracers(
@@ -475,8 +477,9 @@ register(Exercise(
             ),
         ),
         probes.jit_matches_eager("random_walk", WALK_CASES[:1], static_argnums=WALK_STATIC),
+        # Plus a length no earlier probe used: a record keyed by n looks unchanged otherwise.
         probes.globals_unchanged(
-            "random_walk", SHORT_WALKS,
+            "random_walk", (*SHORT_WALKS, case(jax.random.key(9), 3)),
             hint="Keep no key or position outside the function: the walk leaves as the return value.",
         ),
         probes.no_leaked_tracers(

@@ -892,6 +892,16 @@ def layers_cache_by_sizes(key, sizes, _built={}):
     return layers
 
 
+def sample_steps_counts_seen(key, n_steps, shape, _seen=set()):
+    _seen.add((n_steps, tuple(shape)))  # a record of the sizes asked for, kept between calls
+    return jax.vmap(lambda k: jax.random.normal(k, shape))(jax.random.split(key, n_steps))
+
+
+def walk_lengths_seen(key, n, _lengths=set()):
+    _lengths.add(n)  # a record of the walk lengths, kept between calls
+    return walk_one_extra_step(key, n)
+
+
 CASES = [
     wrong("7.1", "steps-differ", sample_same_key_every_step),
     wrong("7.1", "no-key-reuse", sample_same_key_every_step, label="same_key_every_step_reuse"),
@@ -1005,6 +1015,8 @@ CASES = [
     wrong("7.3", "shape", layers_pytorch_shape),
     wrong("7.3", "standard-normal", layers_he_scaled),
     wrong("7.3", "globals-unchanged", layers_cache_by_sizes),
+    wrong("7.1", "globals-unchanged", sample_steps_counts_seen),
+    wrong("7.2", "globals-unchanged", walk_lengths_seen),
 ]
 
 test_known_answer = parametrize(CASES)
