@@ -21,7 +21,7 @@ import random
 import time
 import types
 import warnings
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import equinox as eqx
 import flax.linen as nn
@@ -33,7 +33,7 @@ import jax.scipy.optimize
 import jax.scipy.special
 import numpy as np
 import optax
-from flax import nnx
+from flax import nnx, struct
 from flax.training import train_state
 from jax import lax
 from jax.experimental.ode import odeint
@@ -3148,6 +3148,77 @@ def count_weak_state(state, x):
 
 
 _clean(count_weak_state, lambda: ({"count": jnp.array(0), "total": jnp.array(0.0)}, jnp.ones(3)))
+
+
+# (c16: Flax) ----------------------------------------------------------------------
+class BatchNormCNN(nn.Module):
+    @nn.compact
+    def __call__(self, x, train: bool = True):
+        x = nn.Conv(4, (3, 3))(x)
+        x = nn.BatchNorm(use_running_average=not train)(x)
+        x = nn.relu(x)
+        x = x.reshape((x.shape[0], -1))
+        return nn.Dense(2)(x)
+cnn = BatchNormCNN()
+cvars = cnn.init(jax.random.key(0), jnp.ones((1, 4, 4, 1)), train=False)
+class BatchStatsState(train_state.TrainState):
+    batch_stats: Any
+def make_bn_state():
+    return BatchStatsState.create(apply_fn=cnn.apply, params=cvars["params"], batch_stats=cvars["batch_stats"], tx=optax.adam(1e-3))
+def bn_train_step(state, x, y):
+    def loss_fn(params):
+        logits, updates = state.apply_fn({"params": params, "batch_stats": state.batch_stats}, x, train=True, mutable=["batch_stats"])
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), updates
+    (loss, updates), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    state = state.apply_gradients(grads=grads)
+    return state.replace(batch_stats=updates["batch_stats"]), loss
+def bn_eval_step(state, x):
+    return state.apply_fn({"params": state.params, "batch_stats": state.batch_stats}, x, train=False)
+_clean(bn_eval_step, lambda: (make_bn_state(), jnp.ones((2, 4, 4, 1))))
+class Encoder(nn.Module):
+    @nn.compact
+    def __call__(self, ids):
+        x = nn.Embed(10, 8)(ids)
+        x = nn.MultiHeadDotProductAttention(num_heads=2)(x)
+        return nn.LayerNorm()(x)
+encoder = Encoder()
+evars = encoder.init(jax.random.key(1), jnp.zeros((1, 3), jnp.int32))
+def enc_apply(v, ids):
+    return encoder.apply(v, ids)
+_clean(enc_apply, lambda: (evars, jnp.array([[1, 2, 3]])))
+class LSTMModel(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return nn.RNN(nn.LSTMCell(4))(x)
+rnnm = LSTMModel()
+rvars = rnnm.init(jax.random.key(2), jnp.ones((1, 5, 3)))
+def rnn_apply(v, x):
+    return rnnm.apply(v, x)
+_clean(rnn_apply, lambda: (rvars, jnp.ones((1, 5, 3))))
+@struct.dataclass
+class Agent:
+    params: Any
+    apply: Callable = struct.field(pytree_node=False)
+    gamma: float = struct.field(pytree_node=False, default=0.99)
+def agent_value(agent, x):
+    return agent.apply(agent.params, x) * agent.gamma
+_clean(agent_value, lambda: (Agent({"w": jnp.ones(3)}, lambda p, x: x @ p["w"]), jnp.ones(3)))
+def agent_update(agent, g):
+    return agent.replace(params=jax.tree.map(lambda p, q: p - 0.1 * q, agent.params, g))
+_clean(agent_update, lambda: (Agent({"w": jnp.ones(3)}, lambda p, x: x @ p["w"]), {"w": jnp.ones(3)}))
+class RematDense(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return nn.remat(nn.Dense)(3)(x)
+remat_dense = RematDense()
+rmv = remat_dense.init(jax.random.key(3), jnp.ones(3))
+def remat_apply(v, x):
+    return remat_dense.apply(v, x)
+_clean(remat_apply, lambda: (rmv, jnp.ones(3)))
+def cnn_init(key, x):
+    return cnn.init(key, x, train=False)
+_clean(cnn_init, lambda: (_K(), jnp.ones((1, 4, 4, 1))))
+
 
 
 BUGGY = [

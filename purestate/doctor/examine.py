@@ -1134,13 +1134,26 @@ def _constant_seeds(closed: Any) -> list[Any]:
         for eqn in jaxpr.eqns:
             if eqn.primitive.name == "random_seed":
                 literal = eqn.invars[0] if eqn.invars else None
-                if type(literal).__name__ == "Literal":
+                if type(literal).__name__ == "Literal" and not _made_by_library(eqn):
                     found.append(getattr(literal, "val", literal))
             for sub in jax.extend.core.jaxprs_in_params(eqn.params):
                 visit(sub)
 
     visit(getattr(closed, "jaxpr", closed))
     return found
+
+
+def _made_by_library(eqn: Any) -> bool:
+    """Whether the innermost frame outside JAX that made ``eqn`` is an installed library's
+    (Flax's ``nn.RNN`` makes a key from 0 to initialise a carry of zeros: not the reader's)."""
+    try:
+        from jax._src import source_info_util
+
+        frame = next(iter(source_info_util.user_frames(eqn.source_info.traceback)), None)
+    except Exception:
+        return False
+    name = getattr(frame, "file_name", "") or ""
+    return "site-packages" in name or "dist-packages" in name
 
 
 def _repeated_fold_ins(closed: Any) -> list[str]:
