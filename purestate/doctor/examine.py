@@ -54,6 +54,7 @@ import jax
 import jax.extend
 import numpy as np
 
+from purestate import settings
 from purestate.compare import is_ref, short
 from purestate.doctor import args as arglib
 from purestate.doctor import outside
@@ -169,7 +170,7 @@ class Examination:
         before = _argument_states(first)
         state_before = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state(), **_settings()}
         generator_states = self.reach.generator_states()
-        settings = outside.jax_settings()
+        saved_settings = settings.snapshot(numpy=True)
         for helper in self.reach.inner_jits:
             # (so that the first plain call traces the reader's jitted helpers, as the first
             # call in a fresh session does, even when the reader has called them before)
@@ -188,7 +189,7 @@ class Examination:
         self.checked.append("two plain calls")
         self.mutations(first, before)
         state_after = {**outside.hidden_state(self.fn, self.name), **self.reach.module_state(), **_settings()}
-        outside.put_settings_back(settings)  # (the later calls run with JAX configured as before)
+        settings.put_back(saved_settings)  # (the later calls run with JAX configured as before)
         changed = [label for label in sorted(set(state_before) | set(state_after))
                    if state_before.get(label, _MISSING) != state_after.get(label, _MISSING)]
         self.random_state = [label for label in changed if "random state" in label]
@@ -224,7 +225,7 @@ class Examination:
                                           f"second, with equal arguments, raised {format_exception(error)}")
             return True
         self.eager_output2 = out2()
-        outside.put_settings_back(settings)
+        settings.put_back(saved_settings)
         found = arglib.difference(result1, result2, rtol=SAME_RTOL, atol=SAME_ATOL)
         if not found and self.random_state:
             # a draw from a global generator that happened to agree twice (an index drawn
@@ -758,7 +759,7 @@ def _settings() -> dict[str, Any]:
             return name.replace("numpy", "NumPy's", 1)
         return f"the JAX setting `{name}` (jax.config.update)"
 
-    return {label(name): value for name, value in outside.jax_settings().items()}
+    return {label(name): value for name, value in settings.snapshot(numpy=True).items()}
 
 
 _CLOCK_SHIFT_S = 400 * 86_400 + 0.5  # a year and more, and half a second

@@ -33,6 +33,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from purestate import settings
 from purestate.compare import is_key_array
 from purestate.probes import purity
 
@@ -223,7 +224,7 @@ class Reach:
         # the global generators of NumPy and Python: the calls may draw from them
         self.saved.append(("rng", np.random.get_state(), _python_random().getstate()))
         self.saved.append(("environ", dict(os.environ)))
-        self.saved.append(("jax-config", jax_settings()))
+        self.saved.append(("jax-config", settings.snapshot(numpy=True)))
         try:
             self._callable(fn, 0)
             for value in extra:
@@ -604,7 +605,7 @@ def _restore(record: tuple[Any, ...]) -> None:
                 if os.environ.get(name) != value:
                     os.environ[name] = value
     elif kind == "jax-config":
-        put_settings_back(record[1])
+        settings.put_back(record[1])
     elif kind == "slots":
         _, obj, saved = record
         for attr, value in saved.items():
@@ -708,40 +709,6 @@ class _SlotView:
 
 # the standard library's plain attribute holders: a reader's settings live in them
 _ATTRIBUTE_BAGS = (types.SimpleNamespace, argparse.Namespace)
-
-
-def jax_settings() -> dict[str, Any]:
-    """JAX's configuration (``jax.config.update`` changes it for the whole process), and
-    NumPy's error handling and print options (``np.seterr``, ``np.set_printoptions``)."""
-    try:
-        found = dict(jax.config.values)
-    except Exception:
-        found = {}
-    try:
-        found[_NUMPY_ERRORS] = dict(np.geterr())
-        found[_NUMPY_PRINT] = {k: v for k, v in np.get_printoptions().items() if k != "formatter"}
-    except Exception:
-        pass
-    return found
-
-
-_NUMPY_ERRORS = "numpy error handling (np.seterr)"
-_NUMPY_PRINT = "numpy print options (np.set_printoptions)"
-
-
-def put_settings_back(saved: dict[str, Any]) -> None:
-    now = jax_settings()
-    for name, value in saved.items():
-        if name in now and now[name] != value:
-            try:
-                if name == _NUMPY_ERRORS:
-                    np.seterr(**value)
-                elif name == _NUMPY_PRINT:
-                    np.set_printoptions(**value)
-                else:
-                    jax.config.update(name, value)
-            except Exception:
-                continue
 
 
 _CLOCK_MODULES = frozenset({"time", "datetime"})
