@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,8 +29,12 @@ class KnownAnswer:
     label: str
     min_jax: str = ""  # the probe relies on a JAX feature this version introduced
     why: str = ""
+    needs: tuple[str, ...] = ()  # libraries the answer itself imports (optax …)
 
     def verify(self) -> None:
+        missing = [name for name in self.needs if importlib.util.find_spec(name) is None]
+        if missing:
+            pytest.skip(f"the answer uses {', '.join(missing)}, which this environment does not have")
         if self.min_jax and version_tuple(jax.__version__) < version_tuple(self.min_jax):
             pytest.skip(f"JAX {jax.__version__} cannot show this mistake ({self.why}); JAX {self.min_jax} can")
         # A wrong answer must fail on its probe: the probes after that one add nothing to
@@ -58,18 +63,21 @@ def wrong(
     label: str | None = None,
     min_jax: str = "",
     why: str = "",
+    needs: tuple[str, ...] = (),
 ) -> KnownAnswer:
     """A realistic wrong answer, and the key of the probe that must fail on it.
 
     ``min_jax`` (with ``why``) marks a mistake that older JAX versions cannot detect: the
-    test is skipped, with the reason, on a JAX older than that.
+    test is skipped, with the reason, on a JAX older than that. ``needs`` names libraries
+    outside the package that the answer uses (the lean environment of ``make test-jax`` has
+    none): the test is skipped where one is missing.
     """
-    return KnownAnswer(exercise_id, objects, failing_probe, label or _label(objects), min_jax, why)
+    return KnownAnswer(exercise_id, objects, failing_probe, label or _label(objects), min_jax, why, needs)
 
 
-def right(exercise_id: str, *objects: Any, label: str | None = None) -> KnownAnswer:
-    """An alternative correct answer: it must pass."""
-    return KnownAnswer(exercise_id, objects, None, label or _label(objects))
+def right(exercise_id: str, *objects: Any, label: str | None = None, needs: tuple[str, ...] = ()) -> KnownAnswer:
+    """An alternative correct answer: it must pass (``needs`` as for ``wrong``)."""
+    return KnownAnswer(exercise_id, objects, None, label or _label(objects), needs=needs)
 
 
 def sample(cases: Sequence[KnownAnswer]) -> list[KnownAnswer]:

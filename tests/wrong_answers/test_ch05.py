@@ -1318,7 +1318,7 @@ CASES = [
     wrong("5.1", "matches-reference", count_above_finite_only),
     right("5.1", count_above_nan_to_threshold),
     right("5.2", batch_dropout_numpy_where),
-    right("5.2", batch_dropout_flax),
+    right("5.2", batch_dropout_flax, needs=("flax",)),
     wrong("5.5", "no-key-reuse", augment_batch_numpy_finish),
     wrong("5.3", "matches-reference", histogram_bfloat16_one_hot),
     wrong("5.5", "noise-scale", augment_batch_clipped_noise),

@@ -896,7 +896,7 @@ CASES += [
     wrong("9.2", "matches-reference", ema_returns_xs_for_alpha_one),
     wrong("9.2", "matches-reference", ema_repeats_x0_for_alpha_zero),
     wrong("9.2", "matches-reference", ema_cond_on_alpha_one),
-    right("9.2", ema_optax_incremental_update),
+    right("9.2", ema_optax_incremental_update, needs=("optax",)),
     right("9.2", ema_nan_mask_after_the_fact),
 ]
 

@@ -610,8 +610,8 @@ def train_epochs_len_of_batches(train_step, state, batches, epochs):  # len of t
 
 
 CASES += [
-    right("13.1", make_train_step_filter_jit),
-    wrong("13.1", "donates-state", make_train_step_filter_jit_donates_batch),
+    right("13.1", make_train_step_filter_jit, needs=("equinox",)),
+    wrong("13.1", "donates-state", make_train_step_filter_jit_donates_batch, needs=("equinox",)),
     right("13.1", make_train_step_lru_cached),
     right("13.1", make_train_step_method_of_trainer),
     wrong("13.1", "losses-match", make_train_step_dropout_key_split),

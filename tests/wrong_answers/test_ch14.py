@@ -428,7 +428,7 @@ CASES += [
     right("14.2", add_noise_select_default_p),
     right("14.1", fit_step_jitted),
     right("14.1", fit_step_copy_then_subtract),
-    right("14.1", fit_step_optax_sgd),
+    right("14.1", fit_step_optax_sgd, needs=("optax",)),
     wrong("14.1", "inputs-unchanged", fit_step_donates_params, label="fit_step_donates_params"),
     wrong("14.1", "matches-reference", fit_step_half_precision_lr),
 ]
