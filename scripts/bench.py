@@ -54,7 +54,7 @@ rows = []
 for label, fn, make_args in [(k, f, m) for k, f, m in BUGGY] + [("clean", f, m) for f, m in CLEAN]:
     start = time.perf_counter()
     diagnose(fn, make_args(), show=False)
-    rows.append((label, fn.__name__, time.perf_counter() - start))
+    rows.append((label, getattr(fn, '__name__', type(fn).__name__), time.perf_counter() - start))  # callable objects too
 print(json.dumps(rows))
 """
 
